@@ -1,0 +1,67 @@
+// Schemas shared by the /v1 routes: the problem body, pagination and time ranges (design.md, Contracts).
+import { z } from "@hono/zod-openapi";
+import { ProblemError } from "../http/problem.js";
+
+export const ProblemSchema = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string(),
+    instance: z.string(),
+    request_id: z.string().nullable(),
+    errors: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
+  })
+  .openapi("Problem");
+
+export const problem = (description: string) => ({
+  description,
+  content: { "application/problem+json": { schema: ProblemSchema } },
+});
+
+/** The answers every keyed /v1 route can give besides its own. */
+export const commonProblems = {
+  400: problem("Invalid request: `errors` names each field that is wrong"),
+  401: problem("Missing or wrong API key"),
+} as const;
+
+export const LimitSchema = z.coerce
+  .number()
+  .int()
+  .min(1)
+  .max(1000)
+  .default(100)
+  .openapi({ description: "Page size (default 100, max 1000)" });
+
+export const CursorSchema = z.string().optional().openapi({ description: "Opaque cursor from `next_cursor`" });
+
+export const RangeQuerySchema = z.object({
+  from: z.iso.datetime({ offset: true }).optional().openapi({ description: "Inclusive, RFC 3339; default 7 days before `to`" }),
+  to: z.iso.datetime({ offset: true }).optional().openapi({ description: "Exclusive, RFC 3339; default now" }),
+});
+
+const DAY_MS = 86_400_000;
+
+/** `from` inclusive, `to` exclusive; default the last 7 days. */
+export function resolveRange(q: { from?: string | undefined; to?: string | undefined }, now: Date): { from: Date; to: Date } {
+  const to = q.to ? new Date(q.to) : now;
+  const from = q.from ? new Date(q.from) : new Date(to.getTime() - 7 * DAY_MS);
+  if (from.getTime() > to.getTime()) throw ProblemError.validation([{ field: "from", message: "must not be after `to`" }]);
+  return { from, to };
+}
+
+/** Cursors are opaque to clients: base64url of JSON. */
+export function encodeCursor(value: unknown): string {
+  return Buffer.from(JSON.stringify(value)).toString("base64url");
+}
+
+export function decodeCursor<T>(cursor: string, schema: z.ZodType<T>): T {
+  try {
+    return schema.parse(JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")));
+  } catch {
+    throw ProblemError.validation([{ field: "cursor", message: "not a cursor this API gave out" }]);
+  }
+}
+
+/** RFC 3339 UTC. */
+export const iso = (d: Date | null): string | null => (d === null ? null : d.toISOString());

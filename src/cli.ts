@@ -1,0 +1,74 @@
+#!/usr/bin/env node
+// The `smsc-hub` command. Data goes to standard output, everything else to standard error.
+//   serve                 start the service (the same as `npm start`)
+//   migrate               apply the database migrations and exit
+//   parse [FILE...]       parse SMPP receipts / SMSC HLR strings, one JSON object per line
+//   openapi               print the OpenAPI document generated from the routes
+import { runParse } from "./cli/parse-command.js";
+
+const USAGE = `usage: smsc-hub <command>
+  serve                start the service
+  migrate              apply database migrations
+  parse [FILE...]      parse status strings (standard input when no file), one JSON object per line
+  openapi              print the OpenAPI document (YAML)
+`;
+
+async function run(argv: string[]): Promise<number> {
+  const [command, ...args] = argv;
+  switch (command) {
+    case "serve":
+      await import("./main.js");
+      return -1; // main.ts owns the process from here
+    case "migrate": {
+      const { loadConfig } = await import("./config.js");
+      const { createDb, DatabaseLockedError } = await import("./db/client.js");
+      const { migrate } = await import("./db/migrate.js");
+      const config = loadConfig();
+      let db;
+      try {
+        db = await createDb(config);
+      } catch (err) {
+        if (err instanceof DatabaseLockedError) {
+          process.stderr.write(`smsc-hub: ${err.message}\n`);
+          return 2;
+        }
+        throw err;
+      }
+      try {
+        const { applied, total } = await migrate(db);
+        process.stderr.write(`migrations: ${applied.length} applied, ${total} in all${applied.length ? ` (${applied.join(", ")})` : ""}\n`);
+      } finally {
+        await db.close();
+      }
+      return 0;
+    }
+    case "parse":
+      return runParse(args, { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr });
+    case "openapi": {
+      const { docsApp } = await import("./docs-app.js");
+      const { openApiYaml } = await import("./openapi.js");
+      const { VERSION } = await import("./version.js");
+      process.stdout.write(openApiYaml(docsApp(), VERSION));
+      return 0;
+    }
+    case undefined:
+    case "help":
+    case "--help":
+    case "-h":
+      process.stdout.write(USAGE);
+      return command === undefined ? 2 : 0;
+    default:
+      process.stderr.write(`smsc-hub: unknown command "${command}"\n${USAGE}`);
+      return 2;
+  }
+}
+
+run(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`smsc-hub: ${(err as Error)?.message ?? String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,182 @@
+// One interface over both drivers: postgres.js against a Postgres server (DATABASE_URL), or embedded PGlite.
+// The rest of the code does not know which it got. Queries are parameterised SQL (`$1`, `$2`, ...).
+import fs from "node:fs";
+import path from "node:path";
+
+export type Row = Record<string, unknown>;
+
+export interface Sql {
+  /** Runs one parameterised statement and returns its rows. */
+  query<T extends Row = Row>(text: string, params?: readonly unknown[]): Promise<T[]>;
+}
+
+export interface Database extends Sql {
+  readonly driver: "postgres" | "pglite";
+  /** Runs `fn` in one transaction: COMMIT when it resolves, ROLLBACK when it throws. */
+  transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T>;
+  /** Runs a script of several statements without parameters (migrations). */
+  exec(script: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export type DbConfig = { databaseUrl: string | undefined; pgliteDir: string; poolSize?: number };
+
+/** The embedded database is already open in another process. */
+export class DatabaseLockedError extends Error {
+  constructor(readonly lockFile: string) {
+    super(`the embedded database in ${path.dirname(lockFile)} is in use by another process: stop the server or set DATABASE_URL`);
+    this.name = "DatabaseLockedError";
+  }
+}
+
+export async function createDb(config: DbConfig): Promise<Database> {
+  return config.databaseUrl ? createPostgresDb(config.databaseUrl, config.poolSize ?? 10) : createPgliteDb(config.pgliteDir);
+}
+
+async function createPostgresDb(url: string, max: number): Promise<Database> {
+  const { default: postgres } = await import("postgres");
+  const client = postgres(url, {
+    max,
+    connect_timeout: 5,
+    idle_timeout: 60,
+    max_lifetime: 60 * 30,
+    onnotice: () => {},
+    connection: { application_name: "smsc-hub" },
+  });
+  type Unsafe = { unsafe(text: string, params?: never[], options?: { prepare?: boolean }): PromiseLike<unknown> };
+  const wrap = (c: Unsafe): Sql => ({
+    query: async <T extends Row>(text: string, params: readonly unknown[] = []) =>
+      (await c.unsafe(text, params as never[], { prepare: true })) as T[],
+  });
+  const root = wrap(client as unknown as Unsafe);
+  return {
+    driver: "postgres",
+    query: root.query,
+    transaction: async <T>(fn: (tx: Sql) => Promise<T>) => (await client.begin((tx) => fn(wrap(tx as unknown as Unsafe)))) as T,
+    exec: async (script) => {
+      await client.unsafe(script);
+    },
+    close: () => client.end({ timeout: 5 }),
+  };
+}
+
+async function createPgliteDb(dir: string): Promise<Database> {
+  const dataDir = path.resolve(dir);
+  fs.mkdirSync(path.dirname(dataDir), { recursive: true });
+  const releaseLock = acquireDirLock(`${dataDir}.lock`);
+  try {
+    const { PGlite } = await import("@electric-sql/pglite");
+    const pg = await PGlite.create({ dataDir });
+    return wrapPglite(pg, releaseLock);
+  } catch (err) {
+    releaseLock();
+    throw err;
+  }
+}
+
+/** An in-memory PGlite database (tests). */
+export async function createMemoryDb(): Promise<Database> {
+  const { PGlite } = await import("@electric-sql/pglite");
+  return wrapPglite(await PGlite.create(), () => {});
+}
+
+type PgliteLike = {
+  query<T>(text: string, params?: unknown[]): Promise<{ rows: T[] }>;
+  exec(text: string): Promise<unknown>;
+  transaction<T>(fn: (tx: { query<R>(text: string, params?: unknown[]): Promise<{ rows: R[] }> }) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+};
+
+function wrapPglite(pg: PgliteLike, release: () => void): Database {
+  // PGlite has one connection: a transaction holds it, so statements outside it wait (PGlite queues them).
+  return {
+    driver: "pglite",
+    query: async <T extends Row>(text: string, params: readonly unknown[] = []) => (await pg.query<T>(text, [...params])).rows,
+    transaction: (fn) =>
+      pg.transaction((tx) =>
+        fn({ query: async <T extends Row>(text: string, params: readonly unknown[] = []) => (await tx.query<T>(text, [...params])).rows }),
+      ),
+    exec: async (script) => {
+      await pg.exec(script);
+    },
+    close: async () => {
+      try {
+        await pg.close();
+      } finally {
+        release();
+      }
+    },
+  };
+}
+
+/**
+ * A lock file beside the embedded database's folder: only one process may open it. A lock left by a process
+ * that no longer runs is taken over.
+ */
+function acquireDirLock(lockFile: string): () => void {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = fs.openSync(lockFile, "wx");
+      fs.writeSync(fd, String(process.pid));
+      fs.closeSync(fd);
+      let released = false;
+      const release = () => {
+        if (released) return;
+        released = true;
+        try {
+          fs.unlinkSync(lockFile);
+        } catch {
+          // already gone
+        }
+        process.off("exit", release);
+      };
+      process.on("exit", release);
+      return release;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+      const pid = Number(fs.readFileSync(lockFile, "utf8").trim());
+      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isRunning(pid)) throw new DatabaseLockedError(lockFile);
+      fs.rmSync(lockFile, { force: true }); // stale: its process is gone
+    }
+  }
+  throw new DatabaseLockedError(lockFile);
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** Errors that mean the database cannot be reached (as opposed to a bad statement). */
+export function isConnectionError(err: unknown): boolean {
+  const e = err as { code?: unknown; errno?: unknown; message?: unknown } | null;
+  if (!e || typeof e !== "object") return false;
+  const code = typeof e.code === "string" ? e.code : "";
+  if (
+    [
+      "ECONNREFUSED",
+      "ECONNRESET",
+      "EPIPE",
+      "ETIMEDOUT",
+      "ENOTFOUND",
+      "EHOSTUNREACH",
+      "CONNECTION_CLOSED",
+      "CONNECTION_ENDED",
+      "CONNECTION_DESTROYED",
+      "CONNECT_TIMEOUT",
+    ].includes(code)
+  )
+    return true;
+  // SQLSTATE class 08 (connection exception), 57P01-57P03 (admin shutdown, crash shutdown, cannot connect now)
+  return /^08/.test(code) || ["57P01", "57P02", "57P03", "53300"].includes(code);
+}
+
+/** Errors worth retrying the same transaction for: deadlock, serialization failure. */
+export function isRetryableTxError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === "40P01" || code === "40001";
+}

@@ -1,0 +1,128 @@
+// Messages and their status events.
+import type { Sql } from "../client.js";
+import type { MessageState } from "../../domain/message-state.js";
+
+export type MessageKey = { account: string; smscId: string; phone: string };
+
+export type LockedMessage = MessageKey & { id: number; state: MessageState };
+
+const toDate = (v: unknown): Date | null => (v === null || v === undefined ? null : new Date(v as string | Date));
+
+/**
+ * Makes sure a row exists for each key, then locks the rows in key order (so concurrent writers never deadlock)
+ * and returns their current state.
+ */
+export async function lockMessages(tx: Sql, keys: readonly MessageKey[], now: Date): Promise<LockedMessage[]> {
+  const sorted = [...keys].sort(compareMessageKeys);
+  const json = JSON.stringify(sorted);
+  await tx.query(
+    `INSERT INTO messages (account, smsc_id, phone, created_at, updated_at)
+     SELECT account, "smscId", phone, $2, $2
+     FROM json_to_recordset($1::json) AS t(account text, "smscId" text, phone text)
+     ORDER BY account, "smscId", phone
+     ON CONFLICT (account, smsc_id, phone) DO NOTHING`,
+    [json, now],
+  );
+  const rows = await tx.query<Record<string, unknown>>(
+    `SELECT m.id::text AS id, m.account, m.smsc_id, m.phone, m.type, m.status, m.err, m.final, m.status_at, m.cost::text AS cost,
+            m.parts, m.sender, m.mcc, m.mnc, m.first_status_at, m.last_status_at, m.delivered_at
+     FROM messages m
+     JOIN json_to_recordset($1::json) AS t(account text, "smscId" text, phone text)
+       ON m.account = t.account AND m.smsc_id = t."smscId" AND m.phone = t.phone
+     ORDER BY m.account, m.smsc_id, m.phone
+     FOR UPDATE OF m`,
+    [json],
+  );
+  return rows.map((r) => ({
+    id: Number(r.id),
+    account: r.account as string,
+    smscId: r.smsc_id as string,
+    phone: r.phone as string,
+    state: {
+      type: r.type === null ? null : Number(r.type),
+      status: r.status === null ? null : Number(r.status),
+      err: r.err === null ? null : Number(r.err),
+      final: Boolean(r.final),
+      statusAt: toDate(r.status_at),
+      cost: (r.cost as string | null) ?? null,
+      parts: r.parts === null ? null : Number(r.parts),
+      sender: (r.sender as string | null) ?? null,
+      mcc: (r.mcc as string | null) ?? null,
+      mnc: (r.mnc as string | null) ?? null,
+      firstStatusAt: toDate(r.first_status_at),
+      lastStatusAt: toDate(r.last_status_at),
+      deliveredAt: toDate(r.delivered_at),
+    },
+  }));
+}
+
+export function compareMessageKeys(a: MessageKey, b: MessageKey): number {
+  return cmp(a.account, b.account) || cmp(a.smscId, b.smscId) || cmp(a.phone, b.phone);
+}
+
+/** Byte-order string comparison, the same order as the database's "C" collation on ASCII keys. */
+export function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+export async function updateMessages(tx: Sql, rows: readonly { id: number; state: MessageState }[], now: Date): Promise<void> {
+  if (rows.length === 0) return;
+  const json = JSON.stringify(
+    [...rows].sort((a, b) => a.id - b.id).map(({ id, state }) => ({ id, ...state })),
+  );
+  await tx.query(
+    `UPDATE messages m SET
+       type = t.type, status = t.status, err = t.err, final = t.final, status_at = t."statusAt", cost = t.cost,
+       parts = t.parts, sender = t.sender, mcc = t.mcc, mnc = t.mnc, first_status_at = t."firstStatusAt",
+       last_status_at = t."lastStatusAt", delivered_at = t."deliveredAt", updated_at = $2
+     FROM json_to_recordset($1::json) AS t(id bigint, type smallint, status smallint, err int, final boolean,
+       "statusAt" timestamptz, cost numeric, parts int, sender text, mcc text, mnc text, "firstStatusAt" timestamptz,
+       "lastStatusAt" timestamptz, "deliveredAt" timestamptz)
+     WHERE m.id = t.id`,
+    [json, now],
+  );
+}
+
+export type StatusEventRow = {
+  account: string;
+  smscId: string;
+  phone: string;
+  type: number | null;
+  status: number;
+  err: number;
+  eventAt: Date;
+  receivedAt: Date;
+  callbackId: number;
+};
+
+/** One row per distinct status change; a change already stored is left as it is. */
+export async function insertStatusEvents(tx: Sql, rows: readonly StatusEventRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  await tx.query(
+    `INSERT INTO status_events (account, smsc_id, phone, type, status, err, event_at, received_at, callback_id)
+     SELECT account, "smscId", phone, type, status, err, "eventAt", "receivedAt", "callbackId"
+     FROM json_to_recordset($1::json) AS t(account text, "smscId" text, phone text, type smallint, status smallint,
+       err int, "eventAt" timestamptz, "receivedAt" timestamptz, "callbackId" bigint)
+     ORDER BY phone, account, "smscId", status, err, "eventAt"
+     ON CONFLICT DO NOTHING`,
+    [JSON.stringify(rows)],
+  );
+}
+
+/** The phones of the messages with this SMSC id in this account (bulk import of lines without a phone). */
+export async function findPhonesBySmscIds(db: Sql, account: string, smscIds: readonly string[]): Promise<Map<string, string[]>> {
+  const result = new Map<string, string[]>();
+  if (smscIds.length === 0) return result;
+  const rows = await db.query<{ smsc_id: string; phone: string }>(
+    `SELECT smsc_id, phone FROM messages
+     WHERE account = $1 AND smsc_id IN (SELECT value FROM json_array_elements_text($2::json))
+     ORDER BY smsc_id, phone`,
+    [account, JSON.stringify([...new Set(smscIds)])],
+  );
+  for (const r of rows) {
+    const list = result.get(r.smsc_id) ?? [];
+    list.push(r.phone);
+    result.set(r.smsc_id, list);
+  }
+  return result;
+}

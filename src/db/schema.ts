@@ -1,0 +1,221 @@
+// The database schema. drizzle-kit generates the SQL migrations in migrations/ from this file.
+// Phones are E.164 digits without '+'; mcc, mnc, imsi and msc are strings (leading zeros matter).
+// Every unique key on a large table includes the phone, so the tables can later be distributed by phone.
+import { sql } from "drizzle-orm";
+import {
+  bigint,
+  boolean,
+  customType,
+  index,
+  integer,
+  jsonb,
+  numeric,
+  pgTable,
+  primaryKey,
+  smallint,
+  text,
+  timestamp,
+  uniqueIndex,
+} from "drizzle-orm/pg-core";
+
+const bytea = customType<{ data: Uint8Array }>({ dataType: () => "bytea" });
+const tstz = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
+
+/** One row per received request, as received. */
+export const callbacks = pgTable(
+  "callbacks",
+  {
+    id: bigint("id", { mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
+    account: text("account").notNull(),
+    kind: text("kind").notNull(),
+    method: text("method").notNull(),
+    route: text("route").notNull(),
+    contentType: text("content_type"),
+    sourceAddress: text("source_address"),
+    fields: jsonb("fields").notNull(),
+    rawBody: bytea("raw_body"),
+    receivedAt: tstz("received_at").notNull(),
+    phone: text("phone"),
+    smscId: text("smsc_id"),
+    signature: text("signature"),
+    error: text("error"),
+    errorDetail: text("error_detail"),
+  },
+  (t) => [
+    index("callbacks_received_at_idx").on(t.receivedAt.desc(), t.id.desc()),
+    index("callbacks_kind_received_at_idx").on(t.kind, t.receivedAt.desc()),
+    index("callbacks_error_received_at_idx").on(t.receivedAt.desc()).where(sql`${t.error} is not null`),
+  ],
+);
+
+/** Dedupe keys: a retry of a stored callback finds its key here and changes nothing. */
+export const callbackKeys = pgTable(
+  "callback_keys",
+  {
+    account: text("account").notNull(),
+    phone: text("phone").notNull(),
+    key: text("key").notNull(),
+    callbackId: bigint("callback_id", { mode: "number" }).notNull(),
+    createdAt: tstz("created_at").notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.account, t.phone, t.key] })],
+);
+
+/** One row per account + SMSC message id + phone: the message's current state. */
+export const messages = pgTable(
+  "messages",
+  {
+    id: bigint("id", { mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
+    account: text("account").notNull(),
+    smscId: text("smsc_id").notNull(),
+    phone: text("phone").notNull(),
+    type: smallint("type"),
+    status: smallint("status"),
+    err: integer("err"),
+    final: boolean("final").notNull().default(false),
+    statusAt: tstz("status_at"),
+    cost: numeric("cost", { precision: 14, scale: 4 }),
+    parts: integer("parts"),
+    sender: text("sender"),
+    campaign: text("campaign"),
+    mcc: text("mcc"),
+    mnc: text("mnc"),
+    sentAt: tstz("sent_at"),
+    firstStatusAt: tstz("first_status_at"),
+    lastStatusAt: tstz("last_status_at"),
+    deliveredAt: tstz("delivered_at"),
+    createdAt: tstz("created_at").notNull(),
+    updatedAt: tstz("updated_at").notNull(),
+  },
+  (t) => [
+    uniqueIndex("messages_account_smsc_id_phone_key").on(t.account, t.smscId, t.phone),
+    index("messages_phone_idx").on(t.phone),
+  ],
+);
+
+/** One row per distinct status change of a message. */
+export const statusEvents = pgTable(
+  "status_events",
+  {
+    id: bigint("id", { mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
+    account: text("account").notNull(),
+    smscId: text("smsc_id").notNull(),
+    phone: text("phone").notNull(),
+    type: smallint("type"),
+    status: smallint("status").notNull(),
+    err: integer("err").notNull(),
+    eventAt: tstz("event_at").notNull(),
+    receivedAt: tstz("received_at").notNull(),
+    callbackId: bigint("callback_id", { mode: "number" }).notNull(),
+  },
+  (t) => [
+    uniqueIndex("status_events_change_key").on(t.phone, t.account, t.smscId, t.status, t.err, t.eventAt),
+    index("status_events_received_at_idx").on(t.receivedAt),
+  ],
+);
+
+/** One row per HLR answer. */
+export const hlrResults = pgTable(
+  "hlr_results",
+  {
+    id: bigint("id", { mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
+    account: text("account").notNull(),
+    smscId: text("smsc_id").notNull(),
+    phone: text("phone").notNull(),
+    status: smallint("status").notNull(),
+    err: integer("err").notNull(),
+    imsi: text("imsi"),
+    msc: text("msc"),
+    mcc: text("mcc"),
+    mnc: text("mnc"),
+    country: text("country"),
+    network: text("network"),
+    roamingCountry: text("roaming_country"),
+    roamingNetwork: text("roaming_network"),
+    roaming: boolean("roaming"),
+    eventAt: tstz("event_at").notNull(),
+    receivedAt: tstz("received_at").notNull(),
+    callbackId: bigint("callback_id", { mode: "number" }).notNull(),
+  },
+  (t) => [
+    uniqueIndex("hlr_results_answer_key").on(t.phone, t.account, t.smscId, t.status, t.err, t.eventAt),
+    index("hlr_results_phone_event_at_idx").on(t.phone, t.eventAt.desc()),
+  ],
+);
+
+/** What we know now about one phone number. */
+export const numbers = pgTable("numbers", {
+  phone: text("phone").primaryKey(),
+  countryIso: text("country_iso"),
+  mcc: text("mcc"),
+  mnc: text("mnc"),
+  imsi: text("imsi"),
+  msc: text("msc"),
+  countryName: text("country_name"),
+  network: text("network"),
+  roaming: boolean("roaming"),
+  roamingCountry: text("roaming_country"),
+  roamingNetwork: text("roaming_network"),
+  lastHlrAt: tstz("last_hlr_at"),
+  lastHlrStatus: smallint("last_hlr_status"),
+  lastHlrErr: integer("last_hlr_err"),
+  lastStatus: smallint("last_status"),
+  lastErr: integer("last_err"),
+  lastStatusAt: tstz("last_status_at"),
+  deliveredCount: integer("delivered_count").notNull().default(0),
+  failedCount: integer("failed_count").notNull().default(0),
+  lastDeliveredAt: tstz("last_delivered_at"),
+  firstSeenAt: tstz("first_seen_at").notNull(),
+  lastSeenAt: tstz("last_seen_at").notNull(),
+});
+
+/** Incoming SMS (MO) forwarded by SMSC. */
+export const incomingMessages = pgTable(
+  "incoming_messages",
+  {
+    id: bigint("id", { mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
+    account: text("account").notNull(),
+    smscId: text("smsc_id"),
+    phone: text("phone").notNull(),
+    toPhone: text("to_phone"),
+    text: text("text").notNull(),
+    eventAt: tstz("event_at").notNull(),
+    receivedAt: tstz("received_at").notNull(),
+    fields: jsonb("fields").notNull(),
+    callbackId: bigint("callback_id", { mode: "number" }).notNull(),
+  },
+  (t) => [index("incoming_messages_phone_idx").on(t.phone, t.eventAt.desc()), index("incoming_messages_event_at_idx").on(t.eventAt.desc())],
+);
+
+/** "Confirm the number with a call" events. */
+export const waitcallEvents = pgTable(
+  "waitcall_events",
+  {
+    id: bigint("id", { mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
+    account: text("account").notNull(),
+    phone: text("phone").notNull(),
+    eventAt: tstz("event_at").notNull(),
+    receivedAt: tstz("received_at").notNull(),
+    fields: jsonb("fields").notNull(),
+    callbackId: bigint("callback_id", { mode: "number" }).notNull(),
+  },
+  (t) => [index("waitcall_events_phone_idx").on(t.phone, t.eventAt.desc())],
+);
+
+/** Voice-menu (IVR) events sent by the menu's `url` command. */
+export const ivrEvents = pgTable(
+  "ivr_events",
+  {
+    id: bigint("id", { mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
+    account: text("account").notNull(),
+    smscId: text("smsc_id"),
+    phone: text("phone"),
+    menuPath: text("menu_path"),
+    seconds: integer("seconds"),
+    eventAt: tstz("event_at").notNull(),
+    receivedAt: tstz("received_at").notNull(),
+    fields: jsonb("fields").notNull(),
+    callbackId: bigint("callback_id", { mode: "number" }).notNull(),
+  },
+  (t) => [index("ivr_events_phone_idx").on(t.phone, t.eventAt.desc()), index("ivr_events_smsc_id_idx").on(t.account, t.smscId)],
+);

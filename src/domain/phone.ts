@@ -1,0 +1,48 @@
+// Phone normalisation: the ways people and SMSC write a number, to E.164 digits (no '+').
+// SMSC sends international digits without '+' (79161234567); people also write +7 916 123-45-67,
+// 8 916 123 45 67 (national, DEFAULT_COUNTRY) or 00 7 916 ...
+import { parsePhoneNumberFromString, type CountryCode } from "libphonenumber-js/max";
+import { fail, ok, type Parsed } from "./parsed.js";
+
+export type NormalizedPhone = {
+  /** E.164 digits without '+'. */
+  phone: string;
+  /** E.164 with '+'. */
+  e164: string;
+  /** ISO country of the number's range, when the numbering plan knows it. */
+  country: string | null;
+  /** True when the numbering plan accepts the number; false when it is only of a possible length. */
+  valid: boolean;
+};
+
+const SEPARATORS = /[\s\-().\u00a0\u2010-\u2015/]/g;
+
+export function normalizePhone(input: string, defaultCountry: string): Parsed<NormalizedPhone> {
+  const cleaned = input.trim().replace(SEPARATORS, "");
+  if (cleaned === "") return fail("empty_phone", "the phone number is empty");
+  let digits: string;
+  let international: boolean;
+  if (cleaned.startsWith("+")) {
+    digits = cleaned.slice(1);
+    international = true;
+  } else if (cleaned.startsWith("00")) {
+    digits = cleaned.slice(2);
+    international = true;
+  } else {
+    digits = cleaned;
+    international = false;
+  }
+  if (!/^\d+$/.test(digits)) return fail("not_a_phone", "a phone number has only digits, spaces, dashes, brackets and a leading +");
+  if (digits.length < 4 || digits.length > 17) return fail("not_a_phone", `a phone number has 4 to 17 digits, not ${digits.length}`);
+
+  const candidates = [parsePhoneNumberFromString(`+${digits}`)];
+  if (!international) candidates.push(parsePhoneNumberFromString(digits, defaultCountry as CountryCode));
+  const parsed =
+    candidates.find((c) => c?.isValid()) ?? candidates.find((c) => c?.isPossible()) ?? null;
+  if (parsed) {
+    const e164 = parsed.number;
+    return ok({ phone: e164.slice(1), e164, country: parsed.country ?? null, valid: parsed.isValid() });
+  }
+  // Not a number any plan accepts: keep the digits as written, international form assumed.
+  return ok({ phone: digits, e164: `+${digits}`, country: null, valid: false });
+}

@@ -1,0 +1,67 @@
+// Liveness and readiness. /healthz does no I/O; /readyz answers 200 once migrations are applied and the database
+// answers, 503 otherwise.
+import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
+import type { AppDeps, AppEnv } from "../app.js";
+
+const HealthSchema = z.object({ status: z.literal("ok") }).openapi("Health");
+const ReadySchema = z
+  .object({ status: z.enum(["ready", "not_ready"]), checks: z.record(z.string(), z.string()) })
+  .openapi("Readiness");
+
+const READY_TIMEOUT_MS = 2000;
+
+export function mountHealthRoutes(app: OpenAPIHono<AppEnv>, deps: AppDeps): void {
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/healthz",
+      tags: ["operations"],
+      summary: "Liveness: 200 while the process runs",
+      responses: { 200: { description: "alive", content: { "application/json": { schema: HealthSchema } } } },
+    }),
+    (c) => c.json({ status: "ok" as const }, 200),
+  );
+
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/readyz",
+      tags: ["operations"],
+      summary: "Readiness: 200 once migrations are applied and the database answers",
+      responses: {
+        200: { description: "ready", content: { "application/json": { schema: ReadySchema } } },
+        503: { description: "not ready", content: { "application/json": { schema: ReadySchema } } },
+      },
+    }),
+    async (c) => {
+      const checks: Record<string, string> = {};
+      try {
+        const migrated = await withTimeout(deps.isMigrated(), READY_TIMEOUT_MS);
+        checks.database = "ok";
+        checks.migrations = migrated ? "ok" : "pending";
+      } catch {
+        checks.database = "unavailable";
+      }
+      const ready = checks.database === "ok" && checks.migrations === "ok";
+      return ready
+        ? c.json({ status: "ready" as const, checks }, 200)
+        : c.json({ status: "not_ready" as const, checks }, 503);
+    },
+  );
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("timeout")), ms);
+    p.then(
+      (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      },
+      (e) => {
+        clearTimeout(timer);
+        reject(e);
+      },
+    );
+  });
+}

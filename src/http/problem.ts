@@ -1,0 +1,60 @@
+// One error shape (RFC 9457 problem+json), written by one function. Routes throw ProblemError; the app's error
+// handler turns it, and anything unexpected, into application/problem+json. Never a stack trace.
+import type { Context } from "hono";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+
+export type FieldError = { field: string; message: string };
+
+export class ProblemError extends Error {
+  constructor(
+    readonly status: ContentfulStatusCode,
+    readonly title: string,
+    readonly detail: string,
+    readonly extra: { errors?: FieldError[]; type?: string; headers?: Record<string, string> } = {},
+  ) {
+    super(detail);
+    this.name = "ProblemError";
+  }
+
+  static validation(errors: FieldError[]): ProblemError {
+    const detail = errors.map((e) => `${e.field}: ${e.message}`).join("; ");
+    return new ProblemError(400, "Invalid request", detail || "the request is not valid", { errors });
+  }
+}
+
+const TYPES: Partial<Record<number, string>> = {
+  400: "validation-error",
+  401: "unauthorized",
+  403: "forbidden",
+  404: "not-found",
+  405: "method-not-allowed",
+  413: "payload-too-large",
+  415: "unsupported-media-type",
+  422: "unprocessable",
+  429: "rate-limited",
+  500: "internal-error",
+  503: "unavailable",
+};
+
+export const PROBLEM_TYPE_BASE = "https://smsc-hub.dev/problems/";
+
+export function problemResponse(c: Context, p: ProblemError): Response {
+  const body = {
+    type: p.extra.type ?? `${PROBLEM_TYPE_BASE}${TYPES[p.status] ?? "error"}`,
+    title: p.title,
+    status: p.status,
+    detail: p.detail,
+    instance: new URL(c.req.url).pathname,
+    request_id: (c.get("requestId" as never) as string | undefined) ?? null,
+    ...(p.extra.errors ? { errors: p.extra.errors } : {}),
+  };
+  return new Response(JSON.stringify(body), {
+    status: p.status,
+    headers: { "content-type": "application/problem+json", ...(p.extra.headers ?? {}) },
+  });
+}
+
+/** zod issues to `{field, message}` items; `prefix` names the part of the request (query, body…). */
+export function fieldErrors(issues: readonly { path: readonly PropertyKey[]; message: string }[]): FieldError[] {
+  return issues.map((i) => ({ field: i.path.map(String).join(".") || "(root)", message: i.message }));
+}

@@ -1,0 +1,273 @@
+// Stores a batch of callbacks in one transaction: the raw rows (deduplicated), then everything derived from them.
+// Tables are written in a fixed order, each with its rows sorted by key, so concurrent writers (other requests,
+// other instances) never deadlock: callback_keys, callbacks, status_events, hlr_results, messages, numbers,
+// incoming_messages, waitcall_events, ivr_events.
+import { createHash } from "node:crypto";
+import type { CallbackSource, Fields, NormalizedCallback, StatusUpdate } from "../domain/callback.js";
+import { EMPTY_MESSAGE_STATE, applyStatusUpdates, messageOutcome } from "../domain/message-state.js";
+import { TYPE_HLR, TYPE_PING } from "../domain/message-types.js";
+import { statusClass } from "../domain/statuses.js";
+import type { Sql } from "../db/client.js";
+import { insertNewCallbacks, type CallbackRow } from "../db/queries/callbacks.js";
+import {
+  insertHlrResults,
+  insertIncomingMessages,
+  insertIvrEvents,
+  insertWaitcallEvents,
+} from "../db/queries/events.js";
+import { insertStatusEvents, lockMessages, updateMessages, type MessageKey } from "../db/queries/messages.js";
+import { upsertNumbers, type NumberUpdate } from "../db/queries/numbers.js";
+
+/** A received callback, ready to store: what arrived, and what it means. */
+export type CallbackRecord = {
+  account: string;
+  source: CallbackSource;
+  method: string;
+  route: string;
+  contentType: string | null;
+  sourceAddress: string | null;
+  fields: Fields;
+  /** The body as received, kept when the fields could not be read from it faithfully. */
+  rawBody: Uint8Array | null;
+  receivedAt: Date;
+  /** Signature check result: null when not checked. */
+  signature: "ok" | "bad" | "missing" | null;
+  normalized: NormalizedCallback;
+};
+
+export type StoreOutcome = "stored" | "duplicate";
+
+export function dedupeKey(record: CallbackRecord): { key: string; keyPhone: string } {
+  return {
+    key: createHash("sha256").update(record.normalized.dedupe).digest("hex"),
+    keyPhone: record.normalized.phone ?? "",
+  };
+}
+
+function toCallbackRow(record: CallbackRecord, i: number, storeError?: { code: string; message: string }): CallbackRow {
+  const n = record.normalized;
+  const error = storeError ?? n.error;
+  return {
+    i,
+    account: record.account,
+    kind: n.kind,
+    method: record.method,
+    route: record.route,
+    contentType: record.contentType,
+    sourceAddress: record.sourceAddress,
+    fields: record.fields,
+    rawBodyBase64: record.rawBody ? Buffer.from(record.rawBody).toString("base64") : null,
+    receivedAt: record.receivedAt,
+    phone: n.phone,
+    smscId: n.smscId,
+    signature: record.signature,
+    error: error?.code ?? null,
+    errorDetail: error?.message ?? null,
+    ...dedupeKey(record),
+  };
+}
+
+/**
+ * Stores the records and their derived rows in the transaction `tx`. Returns, per record, whether it was new.
+ * Records with the same dedupe key are merged: the first is stored, the others are duplicates.
+ */
+export async function storeCallbacks(tx: Sql, records: readonly CallbackRecord[], now: Date): Promise<StoreOutcome[]> {
+  const rows = records.map((r, i) => toCallbackRow(r, i));
+  const firstByKey = new Map<string, number>();
+  const unique: CallbackRow[] = [];
+  for (const row of rows) {
+    const k = `${row.account}\u0000${row.keyPhone}\u0000${row.key}`;
+    if (!firstByKey.has(k)) {
+      firstByKey.set(k, row.i);
+      unique.push(row);
+    }
+  }
+  const ids = await insertNewCallbacks(tx, unique);
+  const outcomes: StoreOutcome[] = rows.map((row) => {
+    const first = firstByKey.get(`${row.account}\u0000${row.keyPhone}\u0000${row.key}`);
+    return first === row.i && ids.get(row.i) != null ? "stored" : "duplicate";
+  });
+  const stored = records
+    .map((record, i) => ({ record, callbackId: ids.get(i) ?? null, i }))
+    .filter((s): s is { record: CallbackRecord; callbackId: number; i: number } => outcomes[s.i] === "stored" && s.callbackId !== null);
+  await storeDerived(tx, stored, now);
+  return outcomes;
+}
+
+/** Stores one record raw only, flagged with why its derived rows could not be written. */
+export async function storeRawOnly(tx: Sql, record: CallbackRecord, error: { code: string; message: string }): Promise<StoreOutcome> {
+  const ids = await insertNewCallbacks(tx, [toCallbackRow(record, 0, error)]);
+  return ids.get(0) != null ? "stored" : "duplicate";
+}
+
+type Stored = { record: CallbackRecord; callbackId: number };
+
+async function storeDerived(tx: Sql, stored: readonly Stored[], now: Date): Promise<void> {
+  const statuses: { s: Stored; u: StatusUpdate }[] = [];
+  for (const s of stored) {
+    const u = s.record.normalized.status;
+    if (u) statuses.push({ s, u });
+  }
+
+  await insertStatusEvents(
+    tx,
+    statuses.map(({ s, u }) => ({
+      account: s.record.account,
+      smscId: u.smscId,
+      phone: u.phone,
+      type: u.type,
+      status: u.status,
+      err: u.err,
+      eventAt: u.eventAt,
+      receivedAt: s.record.receivedAt,
+      callbackId: s.callbackId,
+    })),
+  );
+
+  await insertHlrResults(
+    tx,
+    statuses
+      .filter(({ u }) => u.hlr !== null)
+      .map(({ s, u }) => ({
+        account: s.record.account,
+        smscId: u.smscId,
+        phone: u.phone,
+        status: u.status,
+        err: u.err,
+        ...u.hlr!,
+        eventAt: u.eventAt,
+        receivedAt: s.record.receivedAt,
+        callbackId: s.callbackId,
+      })),
+  );
+
+  const numberUpdates = new Map<string, NumberUpdate>();
+  const numberFor = (s: Stored): NumberUpdate | null => {
+    const n = s.record.normalized;
+    if (n.numberPhone === null) return null;
+    let u = numberUpdates.get(n.numberPhone);
+    if (!u) {
+      u = emptyNumberUpdate(n.numberPhone, n.numberCountry, s.record.receivedAt);
+      numberUpdates.set(n.numberPhone, u);
+    }
+    u.countryIso ??= n.numberCountry;
+    if (s.record.receivedAt < u.seenFirst) u.seenFirst = s.record.receivedAt;
+    if (s.record.receivedAt > u.seenLast) u.seenLast = s.record.receivedAt;
+    return u;
+  };
+
+  // Messages: merge the batch's updates per message, lock the rows in key order, apply, write back.
+  const byMessage = new Map<string, { key: MessageKey; updates: StatusUpdate[]; numberPhone: string | null }>();
+  for (const { s, u } of statuses) {
+    const key: MessageKey = { account: s.record.account, smscId: u.smscId, phone: u.phone };
+    const k = `${key.account}\u0000${key.smscId}\u0000${key.phone}`;
+    const entry = byMessage.get(k) ?? { key, updates: [], numberPhone: s.record.normalized.numberPhone };
+    entry.updates.push(u);
+    byMessage.set(k, entry);
+
+    const number = numberFor(s);
+    if (number) foldStatusIntoNumber(number, u);
+  }
+  if (byMessage.size > 0) {
+    const locked = await lockMessages(tx, [...byMessage.values()].map((e) => e.key), now);
+    const changed: { id: number; state: typeof EMPTY_MESSAGE_STATE }[] = [];
+    for (const m of locked) {
+      const entry = byMessage.get(`${m.account}\u0000${m.smscId}\u0000${m.phone}`);
+      if (!entry) continue;
+      const next = applyStatusUpdates(m.state ?? EMPTY_MESSAGE_STATE, entry.updates);
+      changed.push({ id: m.id, state: next });
+      const before = messageOutcome(m.state.status, m.state.type ?? next.type);
+      const after = messageOutcome(next.status, next.type);
+      if (before !== after && entry.numberPhone !== null) {
+        const number = numberUpdates.get(entry.numberPhone);
+        if (number) {
+          if (before === "delivered") number.deliveredDelta--;
+          if (before === "failed") number.failedDelta--;
+          if (after === "delivered") number.deliveredDelta++;
+          if (after === "failed") number.failedDelta++;
+        }
+      }
+    }
+    await updateMessages(tx, changed, now);
+  }
+
+  for (const s of stored) if (s.record.normalized.status === null) numberFor(s);
+  await upsertNumbers(tx, [...numberUpdates.values()]);
+
+  const fieldsRow = (s: Stored) => ({ account: s.record.account, receivedAt: s.record.receivedAt, fields: s.record.fields, callbackId: s.callbackId });
+  await insertIncomingMessages(
+    tx,
+    stored.flatMap((s) => (s.record.normalized.incoming ? [{ ...fieldsRow(s), ...s.record.normalized.incoming }] : [])),
+  );
+  await insertWaitcallEvents(
+    tx,
+    stored.flatMap((s) => (s.record.normalized.waitcall ? [{ ...fieldsRow(s), ...s.record.normalized.waitcall }] : [])),
+  );
+  await insertIvrEvents(
+    tx,
+    stored.flatMap((s) => (s.record.normalized.ivr ? [{ ...fieldsRow(s), ...s.record.normalized.ivr }] : [])),
+  );
+}
+
+function emptyNumberUpdate(phone: string, countryIso: string | null, seen: Date): NumberUpdate {
+  return {
+    phone,
+    countryIso,
+    hlrAt: null,
+    hlrStatus: null,
+    hlrErr: null,
+    imsi: null,
+    msc: null,
+    mcc: null,
+    mnc: null,
+    countryName: null,
+    network: null,
+    roaming: null,
+    roamingCountry: null,
+    roamingNetwork: null,
+    fallbackMcc: null,
+    fallbackMnc: null,
+    statusAt: null,
+    status: null,
+    err: null,
+    deliveredDelta: 0,
+    failedDelta: 0,
+    lastDeliveredAt: null,
+    seenFirst: seen,
+    seenLast: seen,
+  };
+}
+
+/** Folds one status update into the batch's update of its number: the newest HLR answer and status win. */
+function foldStatusIntoNumber(n: NumberUpdate, u: StatusUpdate): void {
+  n.fallbackMcc ??= u.mcc;
+  n.fallbackMnc ??= u.mnc;
+  if (u.hlr !== null) {
+    if (n.hlrAt === null || u.eventAt >= n.hlrAt) {
+      Object.assign(n, {
+        hlrAt: u.eventAt,
+        hlrStatus: u.status,
+        hlrErr: u.err,
+        imsi: u.hlr.imsi,
+        msc: u.hlr.msc,
+        mcc: u.hlr.mcc,
+        mnc: u.hlr.mnc,
+        countryName: u.hlr.country,
+        network: u.hlr.network,
+        roaming: u.hlr.roaming,
+        roamingCountry: u.hlr.roamingCountry,
+        roamingNetwork: u.hlr.roamingNetwork,
+      });
+    }
+    return;
+  }
+  if (u.type === TYPE_HLR || u.type === TYPE_PING) return;
+  if (n.statusAt === null || u.eventAt >= n.statusAt) {
+    n.statusAt = u.eventAt;
+    n.status = u.status;
+    n.err = u.err;
+  }
+  if (statusClass(u.status) === "delivered" && (n.lastDeliveredAt === null || u.eventAt > n.lastDeliveredAt)) {
+    n.lastDeliveredAt = u.eventAt;
+  }
+}

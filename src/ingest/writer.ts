@@ -1,0 +1,162 @@
+// The group-commit writer. Concurrent requests share transactions: the next batch is sent as soon as the previous
+// commit returns (and at once when a batch is full); there is no timer. A request's promise settles only after
+// the transaction holding it committed, so the HTTP answer can never acknowledge something not stored.
+//
+// Failures: a lost connection fails the whole batch (503, SMSC retries). A deadlock or serialization failure retries
+// the batch. Any other failure retries the batch request by request, so one bad request never blocks the others; a
+// request whose derived rows still fail is stored raw with the error.
+import { isConnectionError, isRetryableTxError, type Database } from "../db/client.js";
+import { storeCallbacks, storeRawOnly, type CallbackRecord, type StoreOutcome } from "./store.js";
+
+/** The writer cannot take the request now: answer 503 with Retry-After. */
+export class WriterUnavailableError extends Error {
+  constructor(
+    readonly reason: "queue_full" | "database_unavailable" | "shutting_down",
+    options?: { cause?: unknown },
+  ) {
+    super(`writer unavailable: ${reason}`, options);
+    this.name = "WriterUnavailableError";
+  }
+}
+
+type Pending = { record: CallbackRecord; resolve: (o: StoreOutcome) => void; reject: (e: unknown) => void };
+
+export type WriterOptions = {
+  maxBatch: number;
+  maxQueue: number;
+  /** How many times a batch is retried after a deadlock or serialization failure. */
+  txRetries?: number;
+  clock?: () => Date;
+  onBatch?: (info: { size: number; ms: number; ok: boolean }) => void;
+  onError?: (err: unknown, context: string) => void;
+};
+
+export class Writer {
+  private queue: Pending[] = [];
+  private running = false;
+  private closed = false;
+  private idleWaiters: (() => void)[] = [];
+  private readonly clock: () => Date;
+
+  constructor(
+    private readonly db: Database,
+    private readonly options: WriterOptions,
+  ) {
+    this.clock = options.clock ?? (() => new Date());
+  }
+
+  /** Requests waiting or being written. */
+  get depth(): number {
+    return this.queue.length;
+  }
+
+  get isFull(): boolean {
+    return this.queue.length >= this.options.maxQueue;
+  }
+
+  /** Stores one callback; resolves after COMMIT. Rejects with WriterUnavailableError when it cannot be stored now. */
+  submit(record: CallbackRecord): Promise<StoreOutcome> {
+    if (this.closed) return Promise.reject(new WriterUnavailableError("shutting_down"));
+    if (this.queue.length >= this.options.maxQueue) return Promise.reject(new WriterUnavailableError("queue_full"));
+    return new Promise<StoreOutcome>((resolve, reject) => {
+      this.queue.push({ record, resolve, reject });
+      this.kick();
+    });
+  }
+
+  /**
+   * Stores records now, in one transaction with the writer's failure rules, outside the queue (bulk import: it
+   * has its own flow control and must not crowd out SMSC's callbacks).
+   */
+  async storeNow(records: readonly CallbackRecord[]): Promise<StoreOutcome[]> {
+    if (this.closed) throw new WriterUnavailableError("shutting_down");
+    const pending = records.map((record) => {
+      let resolve!: (o: StoreOutcome) => void;
+      let reject!: (e: unknown) => void;
+      const promise = new Promise<StoreOutcome>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      return { item: { record, resolve, reject }, promise };
+    });
+    await this.writeBatch(pending.map((p) => p.item));
+    return Promise.all(pending.map((p) => p.promise));
+  }
+
+  /** Stops taking new requests and waits until everything queued has been written. */
+  async drain(): Promise<void> {
+    this.closed = true;
+    if (!this.running && this.queue.length === 0) return;
+    await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private kick(): void {
+    if (this.running) return;
+    this.running = true;
+    // Let the requests that arrive in this tick join the batch, then write.
+    setImmediate(() => void this.loop());
+  }
+
+  private async loop(): Promise<void> {
+    try {
+      while (this.queue.length > 0) {
+        const batch = this.queue.splice(0, this.options.maxBatch);
+        await this.writeBatch(batch);
+      }
+    } finally {
+      this.running = false;
+      if (this.queue.length > 0) this.kick();
+      else for (const w of this.idleWaiters.splice(0)) w();
+    }
+  }
+
+  private async writeBatch(batch: Pending[]): Promise<void> {
+    const started = performance.now();
+    const retries = this.options.txRetries ?? 3;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const outcomes = await this.db.transaction((tx) => storeCallbacks(tx, batch.map((p) => p.record), this.clock()));
+        this.options.onBatch?.({ size: batch.length, ms: performance.now() - started, ok: true });
+        batch.forEach((p, i) => p.resolve(outcomes[i]!));
+        return;
+      } catch (err) {
+        if (isConnectionError(err)) {
+          this.options.onError?.(err, "batch: database unavailable");
+          this.options.onBatch?.({ size: batch.length, ms: performance.now() - started, ok: false });
+          const unavailable = new WriterUnavailableError("database_unavailable", { cause: err });
+          for (const p of batch) p.reject(unavailable);
+          return;
+        }
+        if (isRetryableTxError(err) && attempt < retries) continue;
+        this.options.onError?.(err, "batch failed; retrying request by request");
+        break;
+      }
+    }
+    for (const p of batch) await this.writeOne(p);
+  }
+
+  private async writeOne(p: Pending): Promise<void> {
+    const retries = this.options.txRetries ?? 3;
+    let lastError: unknown;
+    for (let attempt = 0; attempt <= retries; attempt++) {
+      try {
+        const [outcome] = await this.db.transaction((tx) => storeCallbacks(tx, [p.record], this.clock()));
+        p.resolve(outcome!);
+        return;
+      } catch (err) {
+        lastError = err;
+        if (isConnectionError(err)) return p.reject(new WriterUnavailableError("database_unavailable", { cause: err }));
+        if (!isRetryableTxError(err)) break;
+      }
+    }
+    this.options.onError?.(lastError, "request could not be derived; storing it raw");
+    try {
+      const message = lastError instanceof Error ? lastError.message : String(lastError);
+      const outcome = await this.db.transaction((tx) => storeRawOnly(tx, p.record, { code: "store_failed", message }));
+      p.resolve(outcome);
+    } catch (err) {
+      this.options.onError?.(err, "request could not be stored raw");
+      p.reject(new WriterUnavailableError("database_unavailable", { cause: err }));
+    }
+  }
+}

@@ -1,0 +1,87 @@
+// Assembles the running service: database, migrations, writer, app, HTTP listener, and the graceful stop.
+import { serve, type ServerType } from "@hono/node-server";
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { createApp } from "./app.js";
+import { isLoopbackHost, type Config } from "./config.js";
+import { createDb, type Database } from "./db/client.js";
+import { isMigrated, migrate } from "./db/migrate.js";
+import type { Logger } from "./http/logger.js";
+import { Writer } from "./ingest/writer.js";
+
+export class StartupRefusedError extends Error {
+  override name = "StartupRefusedError";
+}
+
+export type RunningService = {
+  port: number;
+  db: Database;
+  writer: Writer;
+  /** Stops accepting, finishes in-flight requests and pending batches, closes the database. */
+  stop(): Promise<void>;
+};
+
+/** Refuses an open API beyond loopback; warns about what is risky but allowed. */
+export function checkExposure(config: Config, logger: Logger): void {
+  const loopback = isLoopbackHost(config.host);
+  if (config.apiKeys.length === 0) {
+    if (!loopback) {
+      throw new StartupRefusedError(
+        `HOST=${config.host} listens beyond loopback and no API key is configured, so /v1 would be open to anyone. ` +
+          "Set API_KEYS=<key>[,<key>...] (make a key with: openssl rand -hex 32), or listen on 127.0.0.1.",
+      );
+    }
+    logger.warn("no API key configured: /v1 is open to anyone on this machine (loopback only)");
+  }
+  if (!loopback && config.accounts.length === 0 && config.signatureMode !== "enforce") {
+    logger.warn(
+      "LISTENING BEYOND LOOPBACK WITH NO CALLBACK TOKEN AND NO ENFORCED SIGNATURE: anyone who finds this address can post callbacks. " +
+        "Set CALLBACK_TOKEN (and put ?token=... in the handler URL in the SMSC cabinet).",
+    );
+  }
+}
+
+export async function startService(config: Config, logger: Logger): Promise<RunningService> {
+  checkExposure(config, logger);
+  const db = await createDb(config);
+  try {
+    if (config.migrateOnStart) {
+      const { applied } = await migrate(db);
+      if (applied.length > 0) logger.info({ applied }, "migrations applied");
+    }
+  } catch (err) {
+    await db.close().catch(() => {});
+    throw err;
+  }
+  const writer = new Writer(db, {
+    maxBatch: config.writerMaxBatch,
+    maxQueue: config.writerMaxQueue,
+    onError: (err, context) => logger.error({ err: { message: (err as Error)?.message, code: (err as { code?: string })?.code } }, context),
+  });
+  const app = createApp({ config, db, writer, logger, clock: () => new Date(), isMigrated: () => isMigrated(db) });
+
+  const server: ServerType = await new Promise((resolve, reject) => {
+    const s = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, () => resolve(s));
+    s.once("error", reject);
+  });
+  const port = (server.address() as AddressInfo).port;
+  logger.info({ host: config.host, port, database: db.driver }, "listening");
+
+  let stopping: Promise<void> | null = null;
+  const stop = () =>
+    (stopping ??= (async () => {
+      const http = server as Server;
+      const closed = new Promise<void>((resolve) => http.close(() => resolve()));
+      // Keep-alive connections become idle once their in-flight request is answered: close them as they do.
+      const sweeper = setInterval(() => http.closeIdleConnections(), 50);
+      http.closeIdleConnections();
+      try {
+        await closed;
+      } finally {
+        clearInterval(sweeper);
+      }
+      await writer.drain();
+      await db.close();
+    })());
+  return { port, db, writer, stop };
+}
