@@ -6,7 +6,7 @@ export default defineConfig({
       {
         test: {
           name: "unit",
-          include: ["test/domain/**/*.test.ts", "test/http/**/*.test.ts", "test/db/**/*.test.ts", "test/e2e/**/*.test.ts", "test/cli/**/*.test.ts", "test/contract/**/*.test.ts"],
+          include: ["test/domain/**/*.test.ts", "test/http/**/*.test.ts", "test/db/**/*.test.ts", "test/e2e/**/*.test.ts", "test/cli/**/*.test.ts", "test/contract/**/*.test.ts", "test/config/**/*.test.ts"],
           testTimeout: 60_000,
           hookTimeout: 120_000,
         },

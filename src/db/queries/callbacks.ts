@@ -32,7 +32,7 @@ export type CallbackRow = {
 export async function insertNewCallbacks(tx: Sql, rows: readonly CallbackRow[]): Promise<Map<number, number | null>> {
   const result = await tx.query<{ i: number; id: string | number | null }>(
     `WITH input AS (
-       SELECT * FROM json_to_recordset($1::json) AS t(
+       SELECT * FROM json_to_recordset($1::text::json) AS t(
          i int, account text, kind text, method text, route text, "contentType" text, "sourceAddress" text,
          fields jsonb, "rawBodyBase64" text, "receivedAt" timestamptz, phone text, "smscId" text, signature text,
          error text, "errorDetail" text, key text, "keyPhone" text)

@@ -28,7 +28,7 @@ export async function insertHlrResults(tx: Sql, rows: readonly HlrResultRow[]): 
        roaming_country, roaming_network, roaming, event_at, received_at, callback_id)
      SELECT account, "smscId", phone, status, err, imsi, msc, mcc, mnc, country, network, "roamingCountry",
        "roamingNetwork", roaming, "eventAt", "receivedAt", "callbackId"
-     FROM json_to_recordset($1::json) AS t(account text, "smscId" text, phone text, status smallint, err int,
+     FROM json_to_recordset($1::text::json) AS t(account text, "smscId" text, phone text, status smallint, err int,
        imsi text, msc text, mcc text, mnc text, country text, network text, "roamingCountry" text,
        "roamingNetwork" text, roaming boolean, "eventAt" timestamptz, "receivedAt" timestamptz, "callbackId" bigint)
      ORDER BY phone, account, "smscId", status, err, "eventAt"
@@ -54,7 +54,7 @@ export async function insertIncomingMessages(tx: Sql, rows: readonly IncomingRow
   await tx.query(
     `INSERT INTO incoming_messages (account, smsc_id, phone, to_phone, text, event_at, received_at, fields, callback_id)
      SELECT account, "smscId", phone, "to", text, "eventAt", "receivedAt", fields, "callbackId"
-     FROM json_to_recordset($1::json) AS t(account text, "smscId" text, phone text, "to" text, text text,
+     FROM json_to_recordset($1::text::json) AS t(account text, "smscId" text, phone text, "to" text, text text,
        "eventAt" timestamptz, "receivedAt" timestamptz, fields jsonb, "callbackId" bigint)`,
     [JSON.stringify(rows)],
   );
@@ -74,7 +74,7 @@ export async function insertWaitcallEvents(tx: Sql, rows: readonly WaitcallRow[]
   await tx.query(
     `INSERT INTO waitcall_events (account, phone, event_at, received_at, fields, callback_id)
      SELECT account, phone, "eventAt", "receivedAt", fields, "callbackId"
-     FROM json_to_recordset($1::json) AS t(account text, phone text, "eventAt" timestamptz, "receivedAt" timestamptz,
+     FROM json_to_recordset($1::text::json) AS t(account text, phone text, "eventAt" timestamptz, "receivedAt" timestamptz,
        fields jsonb, "callbackId" bigint)`,
     [JSON.stringify(rows)],
   );
@@ -97,7 +97,7 @@ export async function insertIvrEvents(tx: Sql, rows: readonly IvrRow[]): Promise
   await tx.query(
     `INSERT INTO ivr_events (account, smsc_id, phone, menu_path, seconds, event_at, received_at, fields, callback_id)
      SELECT account, "smscId", phone, "menuPath", seconds, "eventAt", "receivedAt", fields, "callbackId"
-     FROM json_to_recordset($1::json) AS t(account text, "smscId" text, phone text, "menuPath" text, seconds int,
+     FROM json_to_recordset($1::text::json) AS t(account text, "smscId" text, phone text, "menuPath" text, seconds int,
        "eventAt" timestamptz, "receivedAt" timestamptz, fields jsonb, "callbackId" bigint)`,
     [JSON.stringify(rows)],
   );

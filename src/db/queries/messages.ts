@@ -18,7 +18,7 @@ export async function lockMessages(tx: Sql, keys: readonly MessageKey[], now: Da
   await tx.query(
     `INSERT INTO messages (account, smsc_id, phone, created_at, updated_at)
      SELECT account, "smscId", phone, $2, $2
-     FROM json_to_recordset($1::json) AS t(account text, "smscId" text, phone text)
+     FROM json_to_recordset($1::text::json) AS t(account text, "smscId" text, phone text)
      ORDER BY account, "smscId", phone
      ON CONFLICT (account, smsc_id, phone) DO NOTHING`,
     [json, now],
@@ -27,7 +27,7 @@ export async function lockMessages(tx: Sql, keys: readonly MessageKey[], now: Da
     `SELECT m.id::text AS id, m.account, m.smsc_id, m.phone, m.type, m.status, m.err, m.final, m.status_at, m.cost::text AS cost,
             m.parts, m.sender, m.mcc, m.mnc, m.first_status_at, m.last_status_at, m.delivered_at
      FROM messages m
-     JOIN json_to_recordset($1::json) AS t(account text, "smscId" text, phone text)
+     JOIN json_to_recordset($1::text::json) AS t(account text, "smscId" text, phone text)
        ON m.account = t.account AND m.smsc_id = t."smscId" AND m.phone = t.phone
      ORDER BY m.account, m.smsc_id, m.phone
      FOR UPDATE OF m`,
@@ -75,7 +75,7 @@ export async function updateMessages(tx: Sql, rows: readonly { id: number; state
        type = t.type, status = t.status, err = t.err, final = t.final, status_at = t."statusAt", cost = t.cost,
        parts = t.parts, sender = t.sender, mcc = t.mcc, mnc = t.mnc, first_status_at = t."firstStatusAt",
        last_status_at = t."lastStatusAt", delivered_at = t."deliveredAt", updated_at = $2
-     FROM json_to_recordset($1::json) AS t(id bigint, type smallint, status smallint, err int, final boolean,
+     FROM json_to_recordset($1::text::json) AS t(id bigint, type smallint, status smallint, err int, final boolean,
        "statusAt" timestamptz, cost numeric, parts int, sender text, mcc text, mnc text, "firstStatusAt" timestamptz,
        "lastStatusAt" timestamptz, "deliveredAt" timestamptz)
      WHERE m.id = t.id`,
@@ -101,7 +101,7 @@ export async function insertStatusEvents(tx: Sql, rows: readonly StatusEventRow[
   await tx.query(
     `INSERT INTO status_events (account, smsc_id, phone, type, status, err, event_at, received_at, callback_id)
      SELECT account, "smscId", phone, type, status, err, "eventAt", "receivedAt", "callbackId"
-     FROM json_to_recordset($1::json) AS t(account text, "smscId" text, phone text, type smallint, status smallint,
+     FROM json_to_recordset($1::text::json) AS t(account text, "smscId" text, phone text, type smallint, status smallint,
        err int, "eventAt" timestamptz, "receivedAt" timestamptz, "callbackId" bigint)
      ORDER BY phone, account, "smscId", status, err, "eventAt"
      ON CONFLICT DO NOTHING`,
@@ -115,7 +115,7 @@ export async function findPhonesBySmscIds(db: Sql, account: string, smscIds: rea
   if (smscIds.length === 0) return result;
   const rows = await db.query<{ smsc_id: string; phone: string }>(
     `SELECT smsc_id, phone FROM messages
-     WHERE account = $1 AND smsc_id IN (SELECT value FROM json_array_elements_text($2::json))
+     WHERE account = $1 AND smsc_id IN (SELECT value FROM json_array_elements_text($2::text::json))
      ORDER BY smsc_id, phone`,
     [account, JSON.stringify([...new Set(smscIds)])],
   );

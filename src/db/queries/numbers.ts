@@ -48,7 +48,7 @@ export async function upsertNumbers(tx: Sql, rows: readonly NumberUpdate[]): Pro
      SELECT phone, "countryIso", coalesce(mcc, "fallbackMcc"), coalesce(mnc, "fallbackMnc"), imsi, msc, "countryName",
        network, roaming, "roamingCountry", "roamingNetwork", "hlrAt", "hlrStatus", "hlrErr", status, err, "statusAt",
        "deliveredDelta", "failedDelta", "lastDeliveredAt", "seenFirst", "seenLast"
-     FROM json_to_recordset($1::json) AS t(phone text, "countryIso" text, "hlrAt" timestamptz, "hlrStatus" smallint,
+     FROM json_to_recordset($1::text::json) AS t(phone text, "countryIso" text, "hlrAt" timestamptz, "hlrStatus" smallint,
        "hlrErr" int, imsi text, msc text, mcc text, mnc text, "countryName" text, network text, roaming boolean,
        "roamingCountry" text, "roamingNetwork" text, "fallbackMcc" text, "fallbackMnc" text, "statusAt" timestamptz,
        status smallint, err int, "deliveredDelta" int, "failedDelta" int, "lastDeliveredAt" timestamptz,
