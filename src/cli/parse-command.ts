@@ -193,7 +193,16 @@ export async function runParse(files: string[], io: ParseIo): Promise<number> {
   try {
     for (const name of inputs) {
       current = name;
-      await parseInput(name === STDIN_NAME ? io.stdin : createReadStream(name), writer);
+      if (name === STDIN_NAME) {
+        await parseInput(io.stdin, writer);
+        continue;
+      }
+      const file = createReadStream(name);
+      try {
+        await parseInput(file, writer);
+      } finally {
+        file.destroy(); // closes the file when reading stopped early
+      }
     }
     await writer.flush();
     return 0;
