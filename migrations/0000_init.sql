@@ -17,6 +17,7 @@ CREATE TABLE "callbacks" (
 	"source_address" text,
 	"fields" jsonb NOT NULL,
 	"raw_body" "bytea",
+	"raw_query" text,
 	"received_at" timestamp with time zone NOT NULL,
 	"phone" text,
 	"smsc_id" text,

@@ -15,7 +15,7 @@ const StoredCallbackSchema = z
     content_type: z.string().nullable(),
     source_address: z.string().nullable(),
     fields: z.record(z.string(), z.string()),
-    has_raw_body: z.boolean().openapi({ description: "The body is kept as received (unreadable, or it held NUL bytes)" }),
+    has_raw_body: z.boolean().openapi({ description: "The body or query string is kept as received (unreadable, or it held NUL bytes)" }),
     received_at: z.string(),
     phone: z.string().nullable(),
     smsc_id: z.string().nullable(),

@@ -125,6 +125,7 @@ export function mountImportRoute(app: OpenAPIHono<AppEnv>, deps: AppDeps): void 
             sourceAddress: null,
             fields,
             rawBody: null,
+            rawQuery: null,
             receivedAt,
             signature: null,
             normalized,

@@ -34,6 +34,8 @@ export const callbacks = pgTable(
     sourceAddress: text("source_address"),
     fields: jsonb("fields").notNull(),
     rawBody: bytea("raw_body"),
+    /** The query string as received (without the token), kept when its fields could not be stored faithfully. */
+    rawQuery: text("raw_query"),
     receivedAt: tstz("received_at").notNull(),
     phone: text("phone"),
     smscId: text("smsc_id"),

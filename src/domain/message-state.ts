@@ -63,10 +63,13 @@ function maxDate(a: Date | null, b: Date | null): Date | null {
 export function applyStatusUpdates(current: MessageState, updates: readonly StatusUpdate[]): MessageState {
   let next = { ...current };
   for (const u of updates) {
-    const isNewer =
+    // Equal under the ordering key (same status at the same time): the greater err decides, so that the result
+    // never depends on arrival order.
+    const order =
       next.status === null || next.statusAt === null
-        ? true
-        : compareStatusPoints({ status: u.status, at: u.eventAt }, { status: next.status, at: next.statusAt }) > 0;
+        ? 1
+        : compareStatusPoints({ status: u.status, at: u.eventAt }, { status: next.status, at: next.statusAt });
+    const isNewer = order > 0 || (order === 0 && u.err > (next.err ?? Number.NEGATIVE_INFINITY));
     const type = next.type ?? u.type;
     const deliveredNow = type !== TYPE_HLR && type !== TYPE_PING && statusClass(u.status) === "delivered";
     next = {

@@ -53,14 +53,22 @@ function sourceAddress(c: Context): string | null {
 /** Postgres text cannot hold NUL, and jsonb no lone surrogates: clean the fields, keep the body bytes instead. */
 function sanitizeFields(fields: Fields): { fields: Fields; changed: boolean } {
   let changed = false;
-  const out: Fields = {};
+  const out = Object.create(null) as Fields; // field names like __proto__ or constructor are ordinary fields
   for (const [k, v] of Object.entries(fields)) {
     const ck = k.replaceAll("\u0000", "").toWellFormed();
     const cv = v.replaceAll("\u0000", "").toWellFormed();
     if (ck !== k || cv !== v) changed = true;
-    if (ck !== "" && !(ck in out)) out[ck] = cv;
+    if (ck !== "" && !Object.hasOwn(out, ck)) out[ck] = cv;
   }
   return { fields: out, changed };
+}
+
+/** The raw query string without its `token` pairs (a secret is never stored). */
+function withoutToken(rawQuery: string): string {
+  return rawQuery
+    .split("&")
+    .filter((pair) => Object.keys(parseQueryString(pair))[0] !== "token")
+    .join("&");
 }
 
 export function mountCallbackRoutes(app: OpenAPIHono<AppEnv>, deps: AppDeps): void {
@@ -110,7 +118,8 @@ export function mountCallbackRoutes(app: OpenAPIHono<AppEnv>, deps: AppDeps): vo
         contentType,
         sourceAddress: sourceAddress(c),
         fields: clean.fields,
-        rawBody: !body.ok || clean.changed ? bytes : null,
+        rawBody: (!body.ok || clean.changed) && bytes.length > 0 ? bytes : null,
+        rawQuery: clean.changed && rawQuery !== "" ? withoutToken(rawQuery) : null,
         receivedAt,
         signature,
         normalized,

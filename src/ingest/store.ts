@@ -4,7 +4,7 @@
 // incoming_messages, waitcall_events, ivr_events.
 import { createHash } from "node:crypto";
 import type { CallbackSource, Fields, NormalizedCallback, StatusUpdate } from "../domain/callback.js";
-import { EMPTY_MESSAGE_STATE, applyStatusUpdates, messageOutcome } from "../domain/message-state.js";
+import { applyStatusUpdates, messageOutcome, type MessageState } from "../domain/message-state.js";
 import { TYPE_HLR, TYPE_PING } from "../domain/message-types.js";
 import { statusClass } from "../domain/statuses.js";
 import type { Sql } from "../db/client.js";
@@ -29,6 +29,8 @@ export type CallbackRecord = {
   fields: Fields;
   /** The body as received, kept when the fields could not be read from it faithfully. */
   rawBody: Uint8Array | null;
+  /** The query string as received (token removed), kept likewise. */
+  rawQuery: string | null;
   receivedAt: Date;
   /** Signature check result: null when not checked. */
   signature: "ok" | "bad" | "missing" | null;
@@ -57,6 +59,7 @@ function toCallbackRow(record: CallbackRecord, i: number, storeError?: { code: s
     sourceAddress: record.sourceAddress,
     fields: record.fields,
     rawBodyBase64: record.rawBody ? Buffer.from(record.rawBody).toString("base64") : null,
+    rawQuery: record.rawQuery,
     receivedAt: record.receivedAt,
     phone: n.phone,
     smscId: n.smscId,
@@ -170,13 +173,13 @@ async function storeDerived(tx: Sql, stored: readonly Stored[], now: Date): Prom
   }
   if (byMessage.size > 0) {
     const locked = await lockMessages(tx, [...byMessage.values()].map((e) => e.key), now);
-    const changed: { id: number; state: typeof EMPTY_MESSAGE_STATE }[] = [];
+    const changed: { id: number; state: MessageState }[] = [];
     for (const m of locked) {
       const entry = byMessage.get(`${m.account}\u0000${m.smscId}\u0000${m.phone}`);
       if (!entry) continue;
-      const next = applyStatusUpdates(m.state ?? EMPTY_MESSAGE_STATE, entry.updates);
+      const next = applyStatusUpdates(m.state, entry.updates);
       changed.push({ id: m.id, state: next });
-      const before = messageOutcome(m.state.status, m.state.type ?? next.type);
+      const before = messageOutcome(m.state.status, m.state.type); // what was counted so far
       const after = messageOutcome(next.status, next.type);
       if (before !== after && entry.numberPhone !== null) {
         const number = numberUpdates.get(entry.numberPhone);

@@ -14,6 +14,7 @@ export type CallbackRow = {
   fields: Record<string, string>;
   /** Base64 of the body as received, when the fields could not be read from it faithfully. */
   rawBodyBase64: string | null;
+  rawQuery: string | null;
   receivedAt: Date;
   phone: string | null;
   smscId: string | null;
@@ -34,7 +35,7 @@ export async function insertNewCallbacks(tx: Sql, rows: readonly CallbackRow[]):
     `WITH input AS (
        SELECT * FROM json_to_recordset($1::text::json) AS t(
          i int, account text, kind text, method text, route text, "contentType" text, "sourceAddress" text,
-         fields jsonb, "rawBodyBase64" text, "receivedAt" timestamptz, phone text, "smscId" text, signature text,
+         fields jsonb, "rawBodyBase64" text, "rawQuery" text, "receivedAt" timestamptz, phone text, "smscId" text, signature text,
          error text, "errorDetail" text, key text, "keyPhone" text)
      ),
      keys AS (
@@ -45,10 +46,10 @@ export async function insertNewCallbacks(tx: Sql, rows: readonly CallbackRow[]):
      ),
      stored AS (
        INSERT INTO callbacks (id, account, kind, method, route, content_type, source_address, fields, raw_body,
-                              received_at, phone, smsc_id, signature, error, error_detail)
+                              raw_query, received_at, phone, smsc_id, signature, error, error_detail)
        OVERRIDING SYSTEM VALUE
        SELECT keys.callback_id, input.account, kind, method, route, "contentType", "sourceAddress", fields,
-              decode("rawBodyBase64", 'base64'), "receivedAt", input.phone, "smscId", signature, error, "errorDetail"
+              decode("rawBodyBase64", 'base64'), "rawQuery", "receivedAt", input.phone, "smscId", signature, error, "errorDetail"
        FROM input JOIN keys ON keys.account = input.account AND keys.phone = input."keyPhone" AND keys.key = input.key
        RETURNING id
      )
@@ -93,7 +94,7 @@ export type StoredCallback = {
 export async function listCallbacks(db: Sql, f: CallbackFilter): Promise<StoredCallback[]> {
   const rows = await db.query<Record<string, unknown>>(
     `SELECT id::text AS id, account, kind, method, route, content_type, source_address, fields,
-            raw_body IS NOT NULL AS has_raw_body, received_at, phone, smsc_id, signature, error, error_detail
+            (raw_body IS NOT NULL OR raw_query IS NOT NULL) AS has_raw_body, received_at, phone, smsc_id, signature, error, error_detail
      FROM callbacks
      WHERE received_at >= $1 AND received_at < $2
        AND ($3::text IS NULL OR kind = $3)

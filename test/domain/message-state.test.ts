@@ -1,0 +1,182 @@
+// A message's current state after status updates (design.md: the greatest event under
+// (final?, engagement?, event time, status code), final = {1,2,3,4,20-25,-3}, engagement = {2,4}); the result must
+// not depend on the order the updates arrive in, nor on how they are split into batches.
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import type { StatusUpdate } from "../../src/domain/callback.js";
+import { EMPTY_MESSAGE_STATE, applyStatusUpdates, messageOutcome, type MessageState } from "../../src/domain/message-state.js";
+
+const T0 = Date.UTC(2024, 5, 5, 11, 0, 0);
+const at = (t: number) => new Date(T0 + t * 1000);
+
+function update(status: number, t: number, err = 0, more: Partial<StatusUpdate> = {}): StatusUpdate {
+  return {
+    smscId: "1",
+    phone: "79161234567",
+    type: 0,
+    status,
+    err,
+    eventAt: at(t),
+    cost: null,
+    parts: null,
+    sender: null,
+    mcc: null,
+    mnc: null,
+    hlr: null,
+    ...more,
+  };
+}
+
+const apply = (updates: readonly StatusUpdate[], from: MessageState = EMPTY_MESSAGE_STATE) => applyStatusUpdates(from, updates);
+
+// The rule, written from design.md, independently of the code under test.
+const FINAL = new Set([-3, 1, 2, 3, 4, 20, 21, 22, 23, 24, 25]);
+const ENGAGEMENT = new Set([2, 4]);
+function greatest(updates: readonly StatusUpdate[]): StatusUpdate {
+  const key = (u: StatusUpdate) => [FINAL.has(u.status) ? 1 : 0, ENGAGEMENT.has(u.status) ? 1 : 0, u.eventAt.getTime(), u.status];
+  return updates.reduce((best, u) => {
+    const a = key(u);
+    const b = key(best);
+    for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i]! > b[i]! ? u : best;
+    return best;
+  });
+}
+
+function permutations<T>(items: readonly T[]): T[][] {
+  if (items.length <= 1) return [[...items]];
+  return items.flatMap((item, i) => permutations([...items.slice(0, i), ...items.slice(i + 1)]).map((rest) => [item, ...rest]));
+}
+
+/** The order-independent part of the state. */
+const current = (s: MessageState) => ({ status: s.status, err: s.err, statusAt: s.statusAt, final: s.final });
+
+describe("applyStatusUpdates: the current status", () => {
+  it.each<[string, StatusUpdate[], { status: number; err: number; t: number; final: boolean }]>([
+    ["one pending update", [update(0, 10)], { status: 0, err: 0, t: 10, final: false }],
+    ["delivered (100), then sent (50): delivered stays", [update(1, 100), update(0, 50)], { status: 1, err: 0, t: 100, final: true }],
+    ["sent (50), then delivered (100)", [update(0, 50), update(1, 100)], { status: 1, err: 0, t: 100, final: true }],
+    ["clicked (100), then delivered later (200): engagement beats time", [update(4, 100), update(1, 200)], { status: 4, err: 0, t: 100, final: true }],
+    ["read (50) after delivered (100): engagement beats time", [update(1, 100), update(2, 50)], { status: 2, err: 0, t: 50, final: true }],
+    ["clicked (50) vs read (60): both engagement, the later one", [update(4, 50), update(2, 60)], { status: 2, err: 0, t: 60, final: true }],
+    ["expired (200) vs delivered (100): expired", [update(3, 200, 6), update(1, 100)], { status: 3, err: 6, t: 200, final: true }],
+    ["delivered (100) then expired (200): expired", [update(1, 100), update(3, 200, 6)], { status: 3, err: 6, t: 200, final: true }],
+    ["final (100), then pending with a later time (500): final stays", [update(3, 100), update(0, 500)], { status: 3, err: 0, t: 100, final: true }],
+    ["undeliverable (100), then waiting (900): undeliverable stays", [update(20, 100, 1), update(-1, 900)], { status: 20, err: 1, t: 100, final: true }],
+    ["not found (-3) is final", [update(-3, 100), update(0, 200)], { status: -3, err: 0, t: 100, final: true }],
+    ["stopped (-2) is not final: a later delivered wins", [update(-2, 100), update(1, 200)], { status: 1, err: 0, t: 200, final: true }],
+    ["stopped (-2) then sent earlier: the later pending one", [update(-2, 300), update(0, 200)], { status: -2, err: 0, t: 300, final: false }],
+    ["two finals at the same time: the greater code", [update(1, 100), update(20, 100, 6)], { status: 20, err: 6, t: 100, final: true }],
+    ["two pending at the same time: the greater code", [update(0, 100), update(-1, 100)], { status: 0, err: 0, t: 100, final: false }],
+    ["the current err comes with the current status", [update(1, 100, 0), update(25, 50, 248)], { status: 1, err: 0, t: 100, final: true }],
+  ])("%s", (_name, updates, expected) => {
+    const s = apply(updates);
+    expect(current(s)).toEqual({ status: expected.status, err: expected.err, statusAt: at(expected.t), final: expected.final });
+    expect(greatest(updates).status).toBe(expected.status); // the table agrees with the rule
+  });
+
+  it("equal status and time with different err: the same state in either order (the greater err)", () => {
+    const a = current(apply([update(1, 100, 6), update(1, 100, 0)]));
+    const b = current(apply([update(1, 100, 0), update(1, 100, 6)]));
+    expect(a).toEqual(b);
+    expect(a.err).toBe(6);
+  });
+
+  it("continues from a stored state: a later batch cannot move a final status to a pending one", () => {
+    const stored = apply([update(1, 100)]);
+    expect(current(apply([update(0, 500)], stored))).toEqual({ status: 1, err: 0, statusAt: at(100), final: true });
+    expect(current(apply([update(4, 50)], stored))).toEqual({ status: 4, err: 0, statusAt: at(50), final: true });
+  });
+
+  it("keeps the message's facts from its updates", () => {
+    const s = apply([update(0, 10, 0, { cost: "3.45", parts: 2, sender: "SHOP", mcc: "250", mnc: "01" }), update(1, 20)]);
+    expect(s).toMatchObject({ type: 0, cost: "3.45", parts: 2, sender: "SHOP", mcc: "250", mnc: "01" });
+  });
+
+  it("first, last and delivered times", () => {
+    const s = apply([update(1, 300), update(0, 100), update(2, 400), update(-1, 50)]);
+    expect(s).toMatchObject({ firstStatusAt: at(50), lastStatusAt: at(400), deliveredAt: at(300) });
+  });
+
+  it("an HLR or ping request is never delivered", () => {
+    expect(apply([update(1, 100, 0, { type: 4 })]).deliveredAt).toBeNull();
+    expect(apply([update(1, 100, 0, { type: 5 })]).deliveredAt).toBeNull();
+  });
+});
+
+describe("messageOutcome: what a number's counters count", () => {
+  it.each<[number | null, number | null, "delivered" | "failed" | null]>([
+    [1, 0, "delivered"],
+    [2, 8, "delivered"],
+    [4, 0, "delivered"],
+    [1, null, "delivered"],
+    [3, 0, "failed"],
+    [20, 0, "failed"],
+    [22, 0, "failed"],
+    [23, 0, "failed"],
+    [24, 0, "failed"],
+    [25, 0, "failed"],
+    [0, 0, null],
+    [-1, 0, null],
+    [-2, 0, null],
+    [null, 0, null],
+    [1, 4, null],
+    [20, 4, null],
+    [1, 5, null],
+  ])("status %s, type %s → %s", (status, type, expected) => {
+    expect(messageOutcome(status, type)).toBe(expected);
+  });
+});
+
+describe("applyStatusUpdates: order independence (property)", () => {
+  const statusCode = fc.constantFrom(-3, -2, -1, 0, 1, 2, 3, 4, 20, 21, 22, 23, 24, 25);
+  /** A set of distinct status events: no two share (status, time), so the greatest one is unique. */
+  const updates = (maxLength: number) =>
+    fc
+      .uniqueArray(fc.record({ status: statusCode, t: fc.integer({ min: 0, max: 30 }), err: fc.integer({ min: 0, max: 255 }) }), {
+        minLength: 1,
+        maxLength,
+        selector: (e) => `${e.status}@${e.t}`,
+      })
+      .map((events) => events.map((e) => update(e.status, e.t, e.err)));
+
+  it("every permutation gives the same status, err and status time: the greatest under design.md's key", () => {
+    fc.assert(
+      fc.property(updates(5), (set) => {
+        const want = greatest(set);
+        const expected = { status: want.status, err: want.err, statusAt: want.eventAt, final: FINAL.has(want.status) };
+        const reference = apply(set);
+        for (const order of permutations(set)) {
+          const s = apply(order);
+          expect(current(s)).toEqual(expected);
+          expect({ first: s.firstStatusAt, last: s.lastStatusAt, delivered: s.deliveredAt }).toEqual({
+            first: reference.firstStatusAt,
+            last: reference.lastStatusAt,
+            delivered: reference.deliveredAt,
+          });
+        }
+      }),
+      { numRuns: 300, seed: 424242 },
+    );
+  });
+
+  it("any order, split into any batches, gives the same state as one batch", () => {
+    const split = updates(12).chain((set) =>
+      fc.tuple(fc.constant(set), fc.shuffledSubarray(set, { minLength: set.length, maxLength: set.length }), fc.array(fc.nat(), { maxLength: 4 })),
+    );
+    fc.assert(
+      fc.property(split, ([set, order, cuts]) => {
+        const one = apply(set);
+        const points = [...new Set(cuts.map((c) => c % (order.length + 1)))].sort((a, b) => a - b);
+        let state = EMPTY_MESSAGE_STATE;
+        let from = 0;
+        for (const p of [...points, order.length]) {
+          state = apply(order.slice(from, p), state);
+          from = p;
+        }
+        expect(current(state)).toEqual(current(one));
+        expect(current(one).status).toBe(greatest(set).status);
+      }),
+      { numRuns: 300, seed: 777 },
+    );
+  });
+});
