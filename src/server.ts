@@ -56,6 +56,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   const writer = new Writer(db, {
     maxBatch: config.writerMaxBatch,
     maxQueue: config.writerMaxQueue,
+    onBatch: ({ size, ms, ok }) => logger.debug({ size, ms: Math.round(ms * 10) / 10, ok }, "batch"),
     onError: (err, context) => logger.error({ err: { message: (err as Error)?.message, code: (err as { code?: string })?.code } }, context),
   });
   const app = createApp({ config, db, writer, logger, clock: () => new Date(), isMigrated: () => isMigrated(db) });
