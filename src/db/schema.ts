@@ -15,6 +15,7 @@ import {
   smallint,
   text,
   timestamp,
+  unique,
   uniqueIndex,
 } from "drizzle-orm/pg-core";
 
@@ -86,14 +87,67 @@ export const messages = pgTable(
     firstStatusAt: tstz("first_status_at"),
     lastStatusAt: tstz("last_status_at"),
     deliveredAt: tstz("delivered_at"),
+    /** A CRM registered the message (POST /v1/messages): sent_at, sender, campaign and validity come from it. */
+    registered: boolean("registered").notNull().default(false),
+    validUntil: tstz("valid_until"),
+    menuId: text("menu_id"),
+    /** The country of the number's range. */
+    countryIso: text("country_iso"),
+    /** The operator the statistics place the message on: its own mcc/mnc, else the number's HLR when first seen. */
+    operatorMcc: text("operator_mcc"),
+    operatorMnc: text("operator_mnc"),
+    /** Where statistics place the message in time: the registered send time, else its earliest status time. */
+    placedAt: tstz("placed_at"),
     createdAt: tstz("created_at").notNull(),
     updatedAt: tstz("updated_at").notNull(),
   },
   (t) => [
     uniqueIndex("messages_account_smsc_id_phone_key").on(t.account, t.smscId, t.phone),
     index("messages_phone_idx").on(t.phone),
+    index("messages_placed_at_idx").on(t.placedAt.desc(), t.id.desc()),
+    index("messages_missing_receipt_idx").on(t.validUntil).where(sql`${t.registered} AND NOT ${t.final}`),
   ],
 );
+
+/**
+ * Delivery statistics, kept current in the same transaction that stores a callback: one row per cell, each message
+ * counted in exactly one cell (its current state). No phone numbers: rollups survive retention and erasure.
+ */
+export const deliveryRollups = pgTable(
+  "delivery_rollups",
+  {
+    hour: tstz("hour").notNull(),
+    account: text("account").notNull(),
+    mcc: text("mcc"),
+    mnc: text("mnc"),
+    country: text("country"),
+    type: smallint("type"),
+    sender: text("sender"),
+    campaign: text("campaign"),
+    status: smallint("status"),
+    err: integer("err"),
+    messages: integer("messages").notNull().default(0),
+    cost: numeric("cost", { precision: 18, scale: 4 }).notNull().default("0"),
+    /** Latency histogram, sent → delivered: bucket i counts latencies ≤ LATENCY_EDGES[i] (the last is +inf). */
+    latency: integer("latency").array().notNull(),
+    latencyFromRegistered: integer("latency_from_registered").notNull().default(0),
+  },
+  (t) => [
+    unique("delivery_rollups_cell_key")
+      .on(t.hour, t.account, t.mcc, t.mnc, t.country, t.type, t.sender, t.campaign, t.status, t.err)
+      .nullsNotDistinct(),
+  ],
+);
+
+/** API keys, stored as SHA-256 hashes. */
+export const apiKeys = pgTable("api_keys", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull(),
+  scope: text("scope").notNull(),
+  keyHash: text("key_hash").notNull().unique(),
+  createdAt: tstz("created_at").notNull(),
+  revokedAt: tstz("revoked_at"),
+});
 
 /** One row per distinct status change of a message. */
 export const statusEvents = pgTable(

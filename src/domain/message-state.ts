@@ -1,4 +1,4 @@
-// A message's state after a set of status updates, and what changed for the number's counters.
+// A message's state after status updates and registrations, and what changed for the number's counters.
 // The current status is the greatest status event under design.md's ordering rule, so the result does not
 // depend on the order the updates arrive in.
 import type { StatusUpdate } from "./callback.js";
@@ -14,11 +14,21 @@ export type MessageState = {
   cost: string | null;
   parts: number | null;
   sender: string | null;
+  campaign: string | null;
+  /** The message's own operator, from its callbacks (mccmnc, HLR fields). */
   mcc: string | null;
   mnc: string | null;
   firstStatusAt: Date | null;
   lastStatusAt: Date | null;
   deliveredAt: Date | null;
+  registered: boolean;
+  sentAt: Date | null;
+  validUntil: Date | null;
+  menuId: string | null;
+  countryIso: string | null;
+  /** The operator statistics place the message on (its own, else the number's HLR when first seen). */
+  operatorMcc: string | null;
+  operatorMnc: string | null;
 };
 
 export const EMPTY_MESSAGE_STATE: MessageState = {
@@ -30,11 +40,19 @@ export const EMPTY_MESSAGE_STATE: MessageState = {
   cost: null,
   parts: null,
   sender: null,
+  campaign: null,
   mcc: null,
   mnc: null,
   firstStatusAt: null,
   lastStatusAt: null,
   deliveredAt: null,
+  registered: false,
+  sentAt: null,
+  validUntil: null,
+  menuId: null,
+  countryIso: null,
+  operatorMcc: null,
+  operatorMnc: null,
 };
 
 /** What a number's delivered/failed counters count: an outcome of a message that is not an HLR or ping. */
@@ -46,6 +64,11 @@ export function messageOutcome(status: number | null, type: number | null): Outc
   if (cls === "delivered") return "delivered";
   if (cls === "failed" || cls === "expired") return "failed";
   return null;
+}
+
+/** Where statistics place the message in time: the registered send time, else its earliest status time. */
+export function placedAt(s: MessageState): Date | null {
+  return s.registered && s.sentAt !== null ? s.sentAt : s.firstStatusAt;
 }
 
 function minDate(a: Date | null, b: Date | null): Date | null {
@@ -60,8 +83,24 @@ function maxDate(a: Date | null, b: Date | null): Date | null {
   return a.getTime() >= b.getTime() ? a : b;
 }
 
-export function applyStatusUpdates(current: MessageState, updates: readonly StatusUpdate[]): MessageState {
-  let next = { ...current };
+/** The operator placement, once known, stays: the message's own operator, else the fallback given. */
+function placeOperator(s: MessageState, fallback: { mcc: string | null; mnc: string | null } | null): MessageState {
+  if (s.operatorMcc !== null) return s;
+  if (s.mcc !== null) return { ...s, operatorMcc: s.mcc, operatorMnc: s.mnc };
+  if (fallback && fallback.mcc !== null) return { ...s, operatorMcc: fallback.mcc, operatorMnc: fallback.mnc };
+  return s;
+}
+
+/**
+ * Applies status updates. `numberOperator` is the number's latest HLR operator, used to place a message that does
+ * not name its own operator.
+ */
+export function applyStatusUpdates(
+  current: MessageState,
+  updates: readonly StatusUpdate[],
+  extra: { countryIso?: string | null; numberOperator?: { mcc: string | null; mnc: string | null } | null } = {},
+): MessageState {
+  let next = { ...current, countryIso: current.countryIso ?? extra.countryIso ?? null };
   for (const u of updates) {
     // Equal under the ordering key (same status at the same time): the greater err decides, so that the result
     // never depends on arrival order.
@@ -73,20 +112,53 @@ export function applyStatusUpdates(current: MessageState, updates: readonly Stat
     const type = next.type ?? u.type;
     const deliveredNow = type !== TYPE_HLR && type !== TYPE_PING && statusClass(u.status) === "delivered";
     next = {
+      ...next,
       type,
       status: isNewer ? u.status : next.status,
       err: isNewer ? u.err : next.err,
       final: isNewer ? isFinalStatus(u.status) : next.final,
       statusAt: isNewer ? u.eventAt : next.statusAt,
       cost: u.cost ?? next.cost,
-      parts: u.parts ?? next.parts,
-      sender: u.sender ?? next.sender,
+      parts: next.registered ? (next.parts ?? u.parts) : (u.parts ?? next.parts),
+      sender: next.registered ? (next.sender ?? u.sender) : (u.sender ?? next.sender),
       mcc: next.mcc ?? u.mcc,
-      mnc: next.mnc ?? u.mnc,
+      mnc: next.mcc === null ? u.mnc : next.mnc,
       firstStatusAt: minDate(next.firstStatusAt, u.eventAt),
       lastStatusAt: maxDate(next.lastStatusAt, u.eventAt),
       deliveredAt: deliveredNow ? minDate(next.deliveredAt, u.eventAt) : next.deliveredAt,
     };
   }
-  return next;
+  return placeOperator(next, extra.numberOperator ?? null);
+}
+
+export type Registration = {
+  sentAt: Date;
+  sender: string | null;
+  campaign: string | null;
+  parts: number | null;
+  validUntil: Date | null;
+  menuId: string | null;
+  countryIso: string | null;
+};
+
+/** A CRM's registration: its send time, sender, campaign and validity window win over what callbacks said. */
+export function applyRegistration(
+  current: MessageState,
+  r: Registration,
+  numberOperator: { mcc: string | null; mnc: string | null } | null = null,
+): MessageState {
+  return placeOperator(
+    {
+      ...current,
+      registered: true,
+      sentAt: r.sentAt,
+      sender: r.sender ?? current.sender,
+      campaign: r.campaign ?? current.campaign,
+      parts: r.parts ?? current.parts,
+      validUntil: r.validUntil,
+      menuId: r.menuId ?? current.menuId,
+      countryIso: current.countryIso ?? r.countryIso,
+    },
+    numberOperator,
+  );
 }

@@ -1,10 +1,11 @@
 // Stores a batch of callbacks in one transaction: the raw rows (deduplicated), then everything derived from them.
 // Tables are written in a fixed order, each with its rows sorted by key, so concurrent writers (other requests,
-// other instances) never deadlock: callback_keys, callbacks, status_events, hlr_results, messages, numbers,
-// incoming_messages, waitcall_events, ivr_events.
+// other instances) never deadlock: callback_keys, callbacks, status_events, hlr_results, messages, delivery_rollups,
+// numbers, incoming_messages, waitcall_events, ivr_events.
 import { createHash } from "node:crypto";
 import type { CallbackSource, Fields, NormalizedCallback, StatusUpdate } from "../domain/callback.js";
-import { applyStatusUpdates, messageOutcome, type MessageState } from "../domain/message-state.js";
+import { applyStatusUpdates, messageOutcome, placedAt, type MessageState } from "../domain/message-state.js";
+import { rollupDeltas } from "../domain/rollup.js";
 import { TYPE_HLR, TYPE_PING } from "../domain/message-types.js";
 import { statusClass } from "../domain/statuses.js";
 import type { Sql } from "../db/client.js";
@@ -16,7 +17,8 @@ import {
   insertWaitcallEvents,
 } from "../db/queries/events.js";
 import { insertStatusEvents, lockMessages, updateMessages, type MessageKey } from "../db/queries/messages.js";
-import { upsertNumbers, type NumberUpdate } from "../db/queries/numbers.js";
+import { findNumberOperators, upsertNumbers, type NumberUpdate } from "../db/queries/numbers.js";
+import { applyRollupDeltas } from "../db/queries/rollups.js";
 
 /** A received callback, ready to store: what arrived, and what it means. */
 export type CallbackRecord = {
@@ -160,11 +162,11 @@ async function storeDerived(tx: Sql, stored: readonly Stored[], now: Date): Prom
   };
 
   // Messages: merge the batch's updates per message, lock the rows in key order, apply, write back.
-  const byMessage = new Map<string, { key: MessageKey; updates: StatusUpdate[]; numberPhone: string | null }>();
+  const byMessage = new Map<string, { key: MessageKey; updates: StatusUpdate[]; numberPhone: string | null; countryIso: string | null }>();
   for (const { s, u } of statuses) {
     const key: MessageKey = { account: s.record.account, smscId: u.smscId, phone: u.phone };
     const k = `${key.account}\u0000${key.smscId}\u0000${key.phone}`;
-    const entry = byMessage.get(k) ?? { key, updates: [], numberPhone: s.record.normalized.numberPhone };
+    const entry = byMessage.get(k) ?? { key, updates: [], numberPhone: s.record.normalized.numberPhone, countryIso: s.record.normalized.numberCountry };
     entry.updates.push(u);
     byMessage.set(k, entry);
 
@@ -173,12 +175,18 @@ async function storeDerived(tx: Sql, stored: readonly Stored[], now: Date): Prom
   }
   if (byMessage.size > 0) {
     const locked = await lockMessages(tx, [...byMessage.values()].map((e) => e.key), now);
-    const changed: { id: number; state: MessageState }[] = [];
+    const fresh = locked.filter((m) => m.state.firstStatusAt === null && !m.state.registered && m.state.operatorMcc === null);
+    const operators = await findNumberOperators(tx, fresh.map((m) => m.phone));
+    const changed: { id: number; account: string; before: MessageState; state: MessageState }[] = [];
     for (const m of locked) {
       const entry = byMessage.get(`${m.account}\u0000${m.smscId}\u0000${m.phone}`);
       if (!entry) continue;
-      const next = applyStatusUpdates(m.state, entry.updates);
-      changed.push({ id: m.id, state: next });
+      const isFresh = m.state.firstStatusAt === null && !m.state.registered;
+      const next = applyStatusUpdates(m.state, entry.updates, {
+        countryIso: entry.countryIso,
+        numberOperator: isFresh ? (operators.get(m.phone) ?? null) : null,
+      });
+      changed.push({ id: m.id, account: m.account, before: m.state, state: next });
       const before = messageOutcome(m.state.status, m.state.type); // what was counted so far
       const after = messageOutcome(next.status, next.type);
       if (before !== after && entry.numberPhone !== null) {
@@ -192,6 +200,10 @@ async function storeDerived(tx: Sql, stored: readonly Stored[], now: Date): Prom
       }
     }
     await updateMessages(tx, changed, now);
+    await applyRollupDeltas(
+      tx,
+      rollupDeltas(changed.map((c) => ({ account: c.account, before: isPlaced(c.before) ? c.before : null, after: c.state }))),
+    );
   }
 
   for (const s of stored) if (s.record.normalized.status === null) numberFor(s);
@@ -211,6 +223,9 @@ async function storeDerived(tx: Sql, stored: readonly Stored[], now: Date): Prom
     stored.flatMap((s) => (s.record.normalized.ivr ? [{ ...fieldsRow(s), ...s.record.normalized.ivr }] : [])),
   );
 }
+
+/** A message counts in the statistics once it can be placed in time. */
+const isPlaced = (s: MessageState) => placedAt(s) !== null;
 
 function emptyNumberUpdate(phone: string, countryIso: string | null, seen: Date): NumberUpdate {
   return {

@@ -1,6 +1,6 @@
 // Messages and their status events.
 import type { Sql } from "../client.js";
-import type { MessageState } from "../../domain/message-state.js";
+import { placedAt, type MessageState } from "../../domain/message-state.js";
 
 export type MessageKey = { account: string; smscId: string; phone: string };
 
@@ -24,8 +24,7 @@ export async function lockMessages(tx: Sql, keys: readonly MessageKey[], now: Da
     [json, now],
   );
   const rows = await tx.query<Record<string, unknown>>(
-    `SELECT m.id::text AS id, m.account, m.smsc_id, m.phone, m.type, m.status, m.err, m.final, m.status_at, m.cost::text AS cost,
-            m.parts, m.sender, m.mcc, m.mnc, m.first_status_at, m.last_status_at, m.delivered_at
+    `SELECT m.id::text AS id, m.account, m.smsc_id, m.phone, ${STATE_COLUMNS}
      FROM messages m
      JOIN json_to_recordset($1::text::json) AS t(account text, "smscId" text, phone text)
        ON m.account = t.account AND m.smsc_id = t."smscId" AND m.phone = t.phone
@@ -38,22 +37,42 @@ export async function lockMessages(tx: Sql, keys: readonly MessageKey[], now: Da
     account: r.account as string,
     smscId: r.smsc_id as string,
     phone: r.phone as string,
-    state: {
-      type: r.type === null ? null : Number(r.type),
-      status: r.status === null ? null : Number(r.status),
-      err: r.err === null ? null : Number(r.err),
-      final: Boolean(r.final),
-      statusAt: toDate(r.status_at),
-      cost: (r.cost as string | null) ?? null,
-      parts: r.parts === null ? null : Number(r.parts),
-      sender: (r.sender as string | null) ?? null,
-      mcc: (r.mcc as string | null) ?? null,
-      mnc: (r.mnc as string | null) ?? null,
-      firstStatusAt: toDate(r.first_status_at),
-      lastStatusAt: toDate(r.last_status_at),
-      deliveredAt: toDate(r.delivered_at),
-    },
+    state: stateFromRow(r),
   }));
+}
+
+/** The columns that hold a message's state, as `stateFromRow` reads them. */
+export const STATE_COLUMNS = `m.type, m.status, m.err, m.final, m.status_at, m.cost::text AS cost, m.parts, m.sender, m.campaign,
+  m.mcc, m.mnc, m.first_status_at, m.last_status_at, m.delivered_at, m.registered, m.sent_at, m.valid_until, m.menu_id,
+  m.country_iso, m.operator_mcc, m.operator_mnc`;
+
+const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
+const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+
+export function stateFromRow(r: Record<string, unknown>): MessageState {
+  return {
+    type: num(r.type),
+    status: num(r.status),
+    err: num(r.err),
+    final: Boolean(r.final),
+    statusAt: toDate(r.status_at),
+    cost: str(r.cost),
+    parts: num(r.parts),
+    sender: str(r.sender),
+    campaign: str(r.campaign),
+    mcc: str(r.mcc),
+    mnc: str(r.mnc),
+    firstStatusAt: toDate(r.first_status_at),
+    lastStatusAt: toDate(r.last_status_at),
+    deliveredAt: toDate(r.delivered_at),
+    registered: Boolean(r.registered),
+    sentAt: toDate(r.sent_at),
+    validUntil: toDate(r.valid_until),
+    menuId: str(r.menu_id),
+    countryIso: str(r.country_iso),
+    operatorMcc: str(r.operator_mcc),
+    operatorMnc: str(r.operator_mnc),
+  };
 }
 
 export function compareMessageKeys(a: MessageKey, b: MessageKey): number {
@@ -68,16 +87,21 @@ export function cmp(a: string, b: string): number {
 export async function updateMessages(tx: Sql, rows: readonly { id: number; state: MessageState }[], now: Date): Promise<void> {
   if (rows.length === 0) return;
   const json = JSON.stringify(
-    [...rows].sort((a, b) => a.id - b.id).map(({ id, state }) => ({ id, ...state })),
+    [...rows].sort((a, b) => a.id - b.id).map(({ id, state }) => ({ id, ...state, placedAt: placedAt(state) })),
   );
   await tx.query(
     `UPDATE messages m SET
        type = t.type, status = t.status, err = t.err, final = t.final, status_at = t."statusAt", cost = t.cost,
-       parts = t.parts, sender = t.sender, mcc = t.mcc, mnc = t.mnc, first_status_at = t."firstStatusAt",
-       last_status_at = t."lastStatusAt", delivered_at = t."deliveredAt", updated_at = $2
+       parts = t.parts, sender = t.sender, campaign = t.campaign, mcc = t.mcc, mnc = t.mnc,
+       first_status_at = t."firstStatusAt", last_status_at = t."lastStatusAt", delivered_at = t."deliveredAt",
+       registered = t.registered, sent_at = t."sentAt", valid_until = t."validUntil", menu_id = t."menuId",
+       country_iso = t."countryIso", operator_mcc = t."operatorMcc", operator_mnc = t."operatorMnc",
+       placed_at = t."placedAt", updated_at = $2
      FROM json_to_recordset($1::text::json) AS t(id bigint, type smallint, status smallint, err int, final boolean,
-       "statusAt" timestamptz, cost numeric, parts int, sender text, mcc text, mnc text, "firstStatusAt" timestamptz,
-       "lastStatusAt" timestamptz, "deliveredAt" timestamptz)
+       "statusAt" timestamptz, cost numeric, parts int, sender text, campaign text, mcc text, mnc text,
+       "firstStatusAt" timestamptz, "lastStatusAt" timestamptz, "deliveredAt" timestamptz, registered boolean,
+       "sentAt" timestamptz, "validUntil" timestamptz, "menuId" text, "countryIso" text, "operatorMcc" text,
+       "operatorMnc" text, "placedAt" timestamptz)
      WHERE m.id = t.id`,
     [json, now],
   );

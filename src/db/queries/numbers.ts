@@ -75,3 +75,15 @@ export async function upsertNumbers(tx: Sql, rows: readonly NumberUpdate[]): Pro
     [JSON.stringify(rows)],
   );
 }
+
+/** The operator each number's latest HLR answer named (to place a new message that does not name its own). */
+export async function findNumberOperators(db: Sql, phones: readonly string[]): Promise<Map<string, { mcc: string | null; mnc: string | null }>> {
+  const result = new Map<string, { mcc: string | null; mnc: string | null }>();
+  if (phones.length === 0) return result;
+  const rows = await db.query<{ phone: string; mcc: string | null; mnc: string | null }>(
+    `SELECT phone, mcc, mnc FROM numbers WHERE phone IN (SELECT value FROM json_array_elements_text($1::text::json)) AND mcc IS NOT NULL`,
+    [JSON.stringify([...new Set(phones)])],
+  );
+  for (const r of rows) result.set(r.phone, { mcc: r.mcc, mnc: r.mnc });
+  return result;
+}
