@@ -1,6 +1,7 @@
 // GET /v1/callbacks: the raw callbacks as SMSC sent them, newest first, including what could not be used.
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import type { AppDeps, AppEnv } from "../app.js";
+import { requireScope } from "./auth.js";
 import { CALLBACK_KINDS } from "../domain/callback.js";
 import { listCallbacks, type StoredCallback } from "../db/queries/callbacks.js";
 import { commonProblems, CursorSchema, decodeCursor, encodeCursor, iso, LimitSchema, RangeQuerySchema, resolveRange } from "./schemas.js";
@@ -71,6 +72,7 @@ export function mountCallbackListRoute(app: OpenAPIHono<AppEnv>, deps: AppDeps):
       tags: ["callbacks"],
       summary: "Stored raw callbacks, newest first",
       security: [{ bearer: [] }],
+      middleware: [requireScope("read")] as const,
       request: { query: QuerySchema },
       responses: {
         200: { description: "A page of callbacks", content: { "application/json": { schema: CallbackListSchema } } },

@@ -3,6 +3,7 @@
 // if it had arrived as a callback, so sending the same file twice changes nothing.
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import type { AppDeps, AppEnv } from "../app.js";
+import { requireScope } from "./auth.js";
 import { normalizeCallback } from "../domain/callback.js";
 import { parseStatusString } from "../domain/status-string.js";
 import { decodeText } from "../domain/text-decode.js";
@@ -65,6 +66,7 @@ export function mountImportRoute(app: OpenAPIHono<AppEnv>, deps: AppDeps): void 
         "The body is text/plain, streamed, any number of lines (it is not bound by API_BODY_LIMIT). Lines are stored in chunks " +
         "as they arrive; a failure part-way (503) leaves earlier chunks stored, and sending the file again completes it.",
       security: [{ bearer: [] }],
+      middleware: [requireScope("write")] as const,
       request: {
         query: QuerySchema,
         body: { required: true, content: { "text/plain": { schema: z.string().openapi({ example: "79161234567\tid:48213 sub:001 dlvrd:001 submit date:2406051403 done date:2406051404 stat:DELIVRD err:000 text:Hello" }) } } },

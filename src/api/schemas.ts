@@ -23,6 +23,7 @@ export const problem = (description: string) => ({
 export const commonProblems = {
   400: problem("Invalid request: `errors` names each field that is wrong"),
   401: problem("Missing or wrong API key"),
+  403: problem("The API key's scope does not allow this route"),
 } as const;
 
 export const LimitSchema = z.coerce

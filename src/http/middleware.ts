@@ -3,7 +3,9 @@ import type { MiddlewareHandler } from "hono";
 import { routePath } from "hono/route";
 import type { Logger } from "./logger.js";
 
-export type AppVariables = { requestId: string };
+import type { Caller } from "../api/auth.js";
+
+export type AppVariables = { requestId: string; caller: Caller };
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
