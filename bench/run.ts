@@ -100,15 +100,22 @@ async function benchIngest(): Promise<void> {
     await stopProcess(baseline.proc);
 
     const database = await createServerDatabase(base);
-    const service = await startProcess([process.execPath, ENTRY], { DATABASE_URL: database.url });
     const acknowledged = new Set<string>();
-    const s = await load(service.port, connections, `svc${connections}`, acknowledged);
-    await stopProcess(service.proc);
-
-    const db = await createDb({ databaseUrl: database.url, pgliteDir: "", poolSize: 1 });
-    const stored = await db.query<{ smsc_id: string; n: number }>("SELECT smsc_id, count(*)::int AS n FROM callbacks GROUP BY smsc_id");
-    await db.close();
-    await database.drop();
+    let s: Awaited<ReturnType<typeof load>>;
+    let stored: { smsc_id: string; n: number }[];
+    try {
+      const service = await startProcess([process.execPath, ENTRY], { DATABASE_URL: database.url });
+      try {
+        s = await load(service.port, connections, `svc${connections}`, acknowledged);
+      } finally {
+        await stopProcess(service.proc);
+      }
+      const db = await createDb({ databaseUrl: database.url, pgliteDir: "", poolSize: 1 });
+      stored = await db.query<{ smsc_id: string; n: number }>("SELECT smsc_id, count(*)::int AS n FROM callbacks GROUP BY smsc_id");
+      await db.close();
+    } finally {
+      await database.drop();
+    }
     const storedIds = new Map(stored.map((r) => [r.smsc_id, r.n]));
     const lost = [...acknowledged].filter((k) => !storedIds.has(k)).length;
     const twice = stored.filter((r) => r.n > 1).length;

@@ -24,7 +24,7 @@ export type DbConfig = { databaseUrl: string | undefined; pgliteDir: string; poo
 /** The embedded database is already open in another process. */
 export class DatabaseLockedError extends Error {
   constructor(readonly lockFile: string) {
-    super(`the embedded database in ${path.dirname(lockFile)} is in use by another process: stop the server or set DATABASE_URL`);
+    super(`the embedded database in ${lockFile.replace(/\.lock$/, "")} is in use by another process: stop the server or set DATABASE_URL`);
     this.name = "DatabaseLockedError";
   }
 }
