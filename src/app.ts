@@ -8,6 +8,7 @@ import { isConnectionError, type Database } from "./db/client.js";
 import { fieldErrors, ProblemError, problemResponse } from "./http/problem.js";
 import type { Logger } from "./http/logger.js";
 import { accessLog, requestId, type AppVariables } from "./http/middleware.js";
+import { mountDocsRoutes } from "./http/docs.js";
 import { mountHealthRoutes } from "./http/health.js";
 import { mountCallbackRoutes } from "./ingest/routes.js";
 import type { Writer } from "./ingest/writer.js";
@@ -36,12 +37,17 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   mountHealthRoutes(app, deps);
   mountCallbackRoutes(app, deps);
   mountApiRoutes(app, deps);
+  mountDocsRoutes(app);
 
   app.notFound((c) => problemResponse(c, new ProblemError(404, "Not found", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`)));
   app.onError((err, c) => {
     if (err instanceof ProblemError) return problemResponse(c, err);
     if (err instanceof HTTPException && err.status < 500) {
       return problemResponse(c, new ProblemError(err.status as 400, err.message || "Bad request", err.message || "the request could not be read"));
+    }
+    if (String((err as { code?: unknown }).code ?? "").startsWith("22")) {
+      // A value the database cannot take (a bound our validation missed): the client's input, not our failure.
+      return problemResponse(c, new ProblemError(400, "Invalid request", "a value in the request cannot be stored or compared"));
     }
     if ((err as { name?: string }).name === "WriterUnavailableError" || isConnectionError(err)) {
       return problemResponse(c, new ProblemError(503, "Service unavailable", "the database is unavailable; retry later", { headers: { "Retry-After": "5" } }));

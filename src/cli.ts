@@ -3,6 +3,7 @@
 //   serve                 start the service (the same as `npm start`)
 //   migrate               apply the database migrations and exit
 //   parse [FILE...]       parse SMPP receipts / SMSC HLR strings, one JSON object per line
+//   keys create|list|revoke   API keys for /v1 (see cli/keys-command.ts)
 //   openapi               print the OpenAPI document generated from the routes
 import { runParse } from "./cli/parse-command.js";
 
@@ -10,6 +11,10 @@ const USAGE = `usage: smsc-hub <command>
   serve                start the service
   migrate              apply database migrations
   parse [FILE...]      parse status strings (standard input when no file), one JSON object per line
+  keys create --name NAME [--scope read|write|admin]
+                       make an API key for /v1 (default scope read); prints only the key, once
+  keys list            list API keys, one JSON object per line (never the key itself)
+  keys revoke ID       revoke an API key
   openapi              print the OpenAPI document (YAML)
 `;
 
@@ -44,6 +49,10 @@ async function run(argv: string[]): Promise<number> {
     }
     case "parse":
       return runParse(args, { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr });
+    case "keys": {
+      const { runKeys } = await import("./cli/keys-command.js");
+      return runKeys(args, { stdout: process.stdout, stderr: process.stderr });
+    }
     case "openapi": {
       const { docsApp } = await import("./docs-app.js");
       const { openApiYaml } = await import("./openapi.js");

@@ -5,6 +5,7 @@ import type { AddressInfo } from "node:net";
 import { createApp } from "./app.js";
 import { isLoopbackHost, type Config } from "./config.js";
 import { createDb, type Database } from "./db/client.js";
+import { countActiveApiKeys } from "./db/queries/api-keys.js";
 import { isMigrated, migrate } from "./db/migrate.js";
 import type { Logger } from "./http/logger.js";
 import { Writer } from "./ingest/writer.js";
@@ -21,17 +22,24 @@ export type RunningService = {
   stop(): Promise<void>;
 };
 
-/** Refuses an open API beyond loopback; warns about what is risky but allowed. */
-export function checkExposure(config: Config, logger: Logger): void {
+/**
+ * Refuses an open API beyond loopback; warns about what is risky but allowed. `activeDbKeys`: how many keys made by
+ * `smsc-hub keys create` are active (not revoked) in the database.
+ */
+export function checkExposure(config: Config, logger: Logger, activeDbKeys: number): void {
   const loopback = isLoopbackHost(config.host);
-  if (config.apiKeys.length === 0) {
+  if (config.apiKeys.length === 0 && activeDbKeys === 0) {
     if (!loopback) {
       throw new StartupRefusedError(
-        `HOST=${config.host} listens beyond loopback and no API key is configured, so /v1 would be open to anyone. ` +
-          "Set API_KEYS=<key>[,<key>...] (make a key with: openssl rand -hex 32), or listen on 127.0.0.1.",
+        `HOST=${config.host} listens beyond loopback and no API key exists, so /v1 would be open to anyone. ` +
+          "Make a key with `npm run --silent cli -- keys create --name crm --scope read` (`node dist/cli.js keys create ...` " +
+          "from a build), or set API_KEYS=<key>[,<key>...], or listen on 127.0.0.1.",
       );
     }
-    logger.warn("no API key configured: /v1 is open to anyone on this machine (loopback only)");
+    logger.warn(
+      "no API key exists: /v1 is open to anyone on this machine (loopback only) until one is made with " +
+        "`npm run --silent cli -- keys create --name <name>` or set in API_KEYS",
+    );
   }
   if (!loopback && config.accounts.length === 0 && config.signatureMode !== "enforce") {
     logger.warn(
@@ -41,14 +49,24 @@ export function checkExposure(config: Config, logger: Logger): void {
   }
 }
 
+/** Active keys in the api_keys table; 0 when the table does not exist yet (migrations not applied). */
+async function countDbKeys(db: Database): Promise<number> {
+  try {
+    return await countActiveApiKeys(db);
+  } catch (err) {
+    if ((err as { code?: unknown }).code === "42P01") return 0; // undefined_table
+    throw err;
+  }
+}
+
 export async function startService(config: Config, logger: Logger): Promise<RunningService> {
-  checkExposure(config, logger);
   const db = await createDb(config);
   try {
     if (config.migrateOnStart) {
       const { applied } = await migrate(db);
       if (applied.length > 0) logger.info({ applied }, "migrations applied");
     }
+    checkExposure(config, logger, config.apiKeys.length > 0 ? 0 : await countDbKeys(db));
   } catch (err) {
     await db.close().catch(() => {});
     throw err;

@@ -4,7 +4,7 @@ import type { AppDeps, AppEnv } from "../app.js";
 import { requireScope } from "./auth.js";
 import { CALLBACK_KINDS } from "../domain/callback.js";
 import { listCallbacks, type StoredCallback } from "../db/queries/callbacks.js";
-import { commonProblems, CursorSchema, decodeCursor, encodeCursor, iso, LimitSchema, RangeQuerySchema, resolveRange } from "./schemas.js";
+import { AccountSchema, commonProblems, CursorSchema, decodeCursor, encodeCursor, iso, LimitSchema, RangeQuerySchema, resolveRange } from "./schemas.js";
 
 const StoredCallbackSchema = z
   .object({
@@ -16,7 +16,8 @@ const StoredCallbackSchema = z
     content_type: z.string().nullable(),
     source_address: z.string().nullable(),
     fields: z.record(z.string(), z.string()),
-    has_raw_body: z.boolean().openapi({ description: "The body or query string is kept as received (unreadable, or it held NUL bytes)" }),
+    raw_body: z.string().nullable().openapi({ description: "The body as received, base64, when its fields could not be read from it faithfully (unreadable, or it held NUL bytes)" }),
+    raw_query: z.string().nullable().openapi({ description: "The query string as received (without the token), kept likewise" }),
     received_at: z.string(),
     phone: z.string().nullable(),
     smsc_id: z.string().nullable(),
@@ -37,12 +38,12 @@ const QuerySchema = RangeQuerySchema.extend({
     .regex(/^[a-z0-9_]{1,64}$/)
     .optional()
     .openapi({ description: "`true`: only unusable callbacks; `false`: only usable ones; otherwise an error code" }),
-  account: z.string().max(64).optional(),
+  account: AccountSchema.optional(),
   limit: LimitSchema,
   cursor: CursorSchema,
 });
 
-const CursorValueSchema = z.object({ t: z.string(), id: z.number().int() });
+const CursorValueSchema = z.object({ t: z.iso.datetime(), id: z.number().int().positive() });
 
 function toJson(r: StoredCallback): z.infer<typeof StoredCallbackSchema> {
   return {
@@ -54,7 +55,8 @@ function toJson(r: StoredCallback): z.infer<typeof StoredCallbackSchema> {
     content_type: r.contentType,
     source_address: r.sourceAddress,
     fields: r.fields,
-    has_raw_body: r.hasRawBody,
+    raw_body: r.rawBodyBase64,
+    raw_query: r.rawQuery,
     received_at: iso(r.receivedAt)!,
     phone: r.phone,
     smsc_id: r.smscId,

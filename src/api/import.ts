@@ -4,16 +4,11 @@
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import type { AppDeps, AppEnv } from "../app.js";
 import { requireScope } from "./auth.js";
-import { normalizeCallback } from "../domain/callback.js";
-import { parseStatusString } from "../domain/status-string.js";
-import { decodeText } from "../domain/text-decode.js";
-import { findPhonesBySmscIds } from "../db/queries/messages.js";
 import { ProblemError } from "../http/problem.js";
-import type { CallbackRecord } from "../ingest/store.js";
-import { commonProblems, problem } from "./schemas.js";
+import { importReceipts, MAX_LINE_BYTES, MAX_REJECTED_LISTED } from "../ingest/import-receipts.js";
+import { AccountSchema, commonProblems, problem } from "./schemas.js";
 
-export const IMPORT_CHUNK = 1000;
-export const MAX_REJECTED_LISTED = 1000;
+async function* emptyBody(): AsyncGenerator<Uint8Array> {}
 
 const ImportResultSchema = z
   .object({
@@ -29,33 +24,13 @@ const ImportResultSchema = z
   .openapi("ImportResult");
 
 const QuerySchema = z.object({
-  account: z.string().min(1).max(64).optional().openapi({ description: "The SMSC account the receipts belong to (default: the first configured, else `default`)" }),
+  account: AccountSchema.optional().openapi({ description: "The SMSC account the receipts belong to (default: the first configured, else `default`)" }),
 });
-
-type Line = { line: number; phone: string | null; receipt: string };
-
-/** Splits a byte stream into lines (LF, with an optional CR before it), decoding each as UTF-8 or windows-1251. */
-async function* readLines(body: ReadableStream<Uint8Array>): AsyncGenerator<string> {
-  let rest: Uint8Array = new Uint8Array(0);
-  const reader = body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    const buf = rest.length > 0 ? Buffer.concat([rest, value]) : value;
-    let start = 0;
-    for (let i = buf.indexOf(10); i >= 0; i = buf.indexOf(10, start)) {
-      const end = i > start && buf[i - 1] === 13 ? i - 1 : i;
-      yield decodeText(buf.subarray(start, end));
-      start = i + 1;
-    }
-    rest = buf.slice(start);
-  }
-  if (rest.length > 0) yield decodeText(rest[rest.length - 1] === 13 ? rest.subarray(0, rest.length - 1) : rest);
-}
 
 export function mountImportRoute(app: OpenAPIHono<AppEnv>, deps: AppDeps): void {
   const { config, writer, db } = deps;
   const defaultAccount = config.accounts[0]?.name ?? "default";
+  const accounts = new Set(config.accounts.length > 0 ? config.accounts.map((a) => a.name) : ["default"]);
   app.openapi(
     createRoute({
       method: "post",
@@ -63,8 +38,10 @@ export function mountImportRoute(app: OpenAPIHono<AppEnv>, deps: AppDeps): void 
       tags: ["import"],
       summary: "Import SMPP delivery receipts and SMSC HLR strings in bulk",
       description:
-        "The body is text/plain, streamed, any number of lines (it is not bound by API_BODY_LIMIT). Lines are stored in chunks " +
-        "as they arrive; a failure part-way (503) leaves earlier chunks stored, and sending the file again completes it.",
+        "The body is text/plain, streamed, any number of lines (it is not bound by API_BODY_LIMIT); a line over " +
+        `${MAX_LINE_BYTES / 1024} KiB is rejected as \`line_too_long\`. Lines with a phone are stored in chunks as they arrive; ` +
+        "lines without one are matched and stored after the whole file, so that sending the same file twice changes nothing. " +
+        "A failure part-way (503) leaves earlier chunks stored: send the file again to complete it.",
       security: [{ bearer: [] }],
       middleware: [requireScope("write")] as const,
       request: {
@@ -84,80 +61,11 @@ export function mountImportRoute(app: OpenAPIHono<AppEnv>, deps: AppDeps): void 
         throw new ProblemError(415, "Unsupported media type", "send the receipts as text/plain, one a line");
       }
       const account = c.req.valid("query").account ?? defaultAccount;
-      const result = { received: 0, stored: 0, duplicates: 0, unmatched: 0, rejected_total: 0, rejected: [] as { line: number; code: string; message: string }[] };
-      const reject = (line: number, code: string, message: string) => {
-        result.rejected_total++;
-        if (result.rejected.length < MAX_REJECTED_LISTED) result.rejected.push({ line, code, message });
-      };
-
-      const flush = async (chunk: Line[]) => {
-        const receivedAt = deps.clock();
-        const phoneless = new Map<number, string>();
-        for (const l of chunk) {
-          if (l.phone !== null) continue;
-          const parsed = parseStatusString(l.receipt);
-          if (parsed.ok && parsed.value.id) phoneless.set(l.line, parsed.value.id);
-        }
-        const phonesById = await findPhonesBySmscIds(db, account, [...phoneless.values()]);
-        const records: CallbackRecord[] = [];
-        for (const l of chunk) {
-          let phone = l.phone;
-          const id = phoneless.get(l.line);
-          if (phone === null && id !== undefined) {
-            const phones = phonesById.get(id) ?? [];
-            if (phones.length !== 1) {
-              result.unmatched++;
-              reject(l.line, phones.length === 0 ? "unmatched" : "ambiguous", phones.length === 0 ? `no message with id ${id}` : `${phones.length} messages have id ${id}: add the phone`);
-              continue;
-            }
-            phone = phones[0]!;
-          }
-          const fields: Record<string, string> = phone === null ? { receipt: l.receipt } : { phone, receipt: l.receipt };
-          const normalized = normalizeCallback(fields, "import", receivedAt, { timeZone: config.smscTimezone, defaultCountry: config.defaultCountry });
-          if (normalized.error) {
-            reject(l.line, normalized.error.code, normalized.error.message);
-            continue;
-          }
-          records.push({
-            account,
-            source: "import",
-            method: "POST",
-            route: "/v1/import/receipts",
-            contentType: "text/plain",
-            sourceAddress: null,
-            fields,
-            rawBody: null,
-            rawQuery: null,
-            receivedAt,
-            signature: null,
-            normalized,
-          });
-        }
-        if (records.length === 0) return;
-        for (const outcome of await writer.storeNow(records)) {
-          if (outcome === "stored") result.stored++;
-          else result.duplicates++;
-        }
-      };
-
-      let chunk: Line[] = [];
-      let lineNo = 0;
-      if (c.req.raw.body) {
-        for await (const text of readLines(c.req.raw.body)) {
-          lineNo++;
-          const line = text.replaceAll("\u0000", "").trim();
-          if (line === "") continue;
-          result.received++;
-          const tab = line.indexOf("\t");
-          chunk.push(tab >= 0 ? { line: lineNo, phone: line.slice(0, tab).trim() || null, receipt: line.slice(tab + 1) } : { line: lineNo, phone: null, receipt: line });
-          if (chunk.length >= IMPORT_CHUNK) {
-            await flush(chunk);
-            chunk = [];
-          }
-        }
+      if (!accounts.has(account)) {
+        throw ProblemError.validation([{ field: "account", message: `not a configured account (have: ${[...accounts].join(", ")})` }]);
       }
-      if (chunk.length > 0) await flush(chunk);
-      return c.json(result, 200);
+      const deps2 = { db, writer, clock: deps.clock, timeZone: config.smscTimezone, defaultCountry: config.defaultCountry };
+      return c.json(await importReceipts(deps2, account, c.req.raw.body ?? emptyBody()), 200);
     },
   );
 }

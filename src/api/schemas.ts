@@ -24,7 +24,18 @@ export const commonProblems = {
   400: problem("Invalid request: `errors` names each field that is wrong"),
   401: problem("Missing or wrong API key"),
   403: problem("The API key's scope does not allow this route"),
+  429: problem("Too many requests from this caller (API_RATE_PER_SEC, API_RATE_BURST): wait `Retry-After` seconds"),
 } as const;
+
+/** A text parameter: no control characters (Postgres text cannot hold NUL), at most `max` characters. */
+export const safeText = (max: number) =>
+  z.string().max(max).regex(/^[^\u0000-\u001f\u007f]*$/, "must not contain control characters");
+
+/** An account name, as CALLBACK_ACCOUNTS spells them. */
+export const AccountSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9_.-]{1,64}$/, "an account name: letters, digits, _ . - (at most 64)")
+  .openapi({ description: "An account name from CALLBACK_ACCOUNTS (or `default`)" });
 
 export const LimitSchema = z.coerce
   .number()

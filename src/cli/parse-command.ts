@@ -7,7 +7,7 @@
 import { once } from "node:events";
 import { constants, createReadStream } from "node:fs";
 import { access, stat } from "node:fs/promises";
-import { createInterface } from "node:readline";
+import { splitLines } from "../domain/lines.js";
 import { parseStatusString, type StatusRecord } from "../domain/status-string.js";
 
 export type ParseIo = {
@@ -155,28 +155,25 @@ function createWriter(out: NodeJS.WritableStream): Writer {
   };
 }
 
-/** Streams the lines of one input through the parser. */
+/** A line longer than this is answered with the error `line_too_long` instead of being parsed. */
+export const MAX_PARSE_LINE_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Streams the lines of one input through the parser: LF ends a line (a CR before it is dropped, a lone CR is
+ * not a line end), and each line is read as UTF-8, else windows-1251.
+ */
 async function parseInput(input: NodeJS.ReadableStream, writer: Writer): Promise<void> {
-  const lines = createInterface({ input, crlfDelay: Infinity, terminal: false });
-  let readError: unknown = null;
-  const onError = (error: unknown): void => {
-    readError ??= error;
-    lines.close();
-  };
-  input.on("error", onError);
   try {
-    for await (const line of lines) {
-      if (readError !== null) break;
-      await writer.write(`${formatParseResult(line)}\n`);
+    for await (const line of splitLines(input as AsyncIterable<Uint8Array>, MAX_PARSE_LINE_BYTES)) {
+      const out = line.ok
+        ? formatParseResult(line.text)
+        : JSON.stringify({ ok: false, error: { code: "line_too_long", message: `the line has ${line.bytes} bytes; at most ${MAX_PARSE_LINE_BYTES}` } });
+      await writer.write(`${out}\n`);
     }
   } catch (error) {
     if (error instanceof WriteFailure) throw error;
-    readError ??= error;
-  } finally {
-    lines.close();
-    input.off("error", onError);
+    throw new ReadFailure(describeError(error));
   }
-  if (readError !== null) throw new ReadFailure(describeError(readError));
 }
 
 /** Runs `parse` over the named files (standard input when none); returns the exit code. */

@@ -180,3 +180,13 @@ export function isRetryableTxError(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
   return code === "40P01" || code === "40001";
 }
+
+/**
+ * Errors that lie in the data of one request (a value out of range, a constraint, a statement our code built
+ * wrongly): retrying would not help, so the request is stored raw with the error. Anything else (timeouts, lack of
+ * resources, lock waits, a crash) is the database's trouble: the request gets 503 and SMSC retries it.
+ */
+export function isDataError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === "string" && /^(22|23|42)/.test(code);
+}

@@ -37,12 +37,24 @@ export async function migrate(db: Database, dir: string = MIGRATIONS_DIR): Promi
   });
 }
 
-/** True when every migration in the journal has been applied. */
+const journalTags = new Map<string, string[]>();
+
+/** True when every migration in the journal has been applied (false before the first one). */
 export async function isMigrated(db: Database, dir: string = MIGRATIONS_DIR): Promise<boolean> {
-  const journal = JSON.parse(fs.readFileSync(path.join(dir, "meta", "_journal.json"), "utf8")) as Journal;
-  const rows = await db.query<{ n: number }>(
-    "SELECT count(*)::int AS n FROM schema_migrations WHERE tag = ANY(string_to_array($1, ','))",
-    [journal.entries.map((e) => e.tag).join(",")],
-  );
-  return rows[0]?.n === journal.entries.length;
+  let tags = journalTags.get(dir);
+  if (!tags) {
+    const journal = JSON.parse(fs.readFileSync(path.join(dir, "meta", "_journal.json"), "utf8")) as Journal;
+    tags = journal.entries.map((e) => e.tag);
+    journalTags.set(dir, tags);
+  }
+  try {
+    const rows = await db.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM schema_migrations WHERE tag = ANY(string_to_array($1, ','))",
+      [tags.join(",")],
+    );
+    return rows[0]?.n === tags.length;
+  } catch (err) {
+    if ((err as { code?: unknown }).code === "42P01") return false; // no schema_migrations table yet
+    throw err;
+  }
 }

@@ -89,17 +89,23 @@ function has(fields: Fields, name: string): boolean {
   return Object.prototype.hasOwnProperty.call(fields, name);
 }
 
-function parseInteger(value: string | null): number | null {
-  if (value === null || !/^[+-]?\d{1,9}$/.test(value)) return null;
-  return Number(value);
+/** An integer within [min, max] (the column's range), else null. */
+function parseInteger(value: string | null, min = 0, max = 2_147_483_647): number | null {
+  if (value === null || !/^[+-]?\d{1,10}$/.test(value)) return null;
+  const n = Number(value);
+  return n >= min && n <= max ? n : null;
 }
+
+/** SMSC status codes run from -3 to a few hundred; anything past a smallint is not a status. */
+const STATUS_RANGE = [-32768, 32767] as const;
+const TYPE_RANGE = [0, 32767] as const;
 
 /** Which kind of event the fields describe (protocol reference, section 11). */
 export function classifyCallback(fields: Fields, source: CallbackSource): CallbackKind {
   if (has(fields, "waitcall")) return "waitcall";
   if (source === "import" && has(fields, "receipt")) return receiptKind(fields.receipt ?? "");
   if (has(fields, "status")) {
-    const type = parseInteger(pick(fields, "type"));
+    const type = parseInteger(pick(fields, "type"), ...TYPE_RANGE);
     if (type === TYPE_HLR || HLR_FIELDS.slice(0, 4).some((f) => pick(fields, f) !== null)) return "hlr";
     if (type === TYPE_PING) return "ping";
     if (type === TYPE_CALL) return "call";
@@ -223,12 +229,14 @@ function normalizeStatus(base: NormalizedCallback, fields: Fields, receivedAt: D
   const signatureBase = `${fields.id ?? ""}:${fields.phone ?? ""}:${fields.status ?? ""}`;
   const signed = { ...base, signatureBase };
   if (smscId === null) return withError(signed, { code: "missing_id", message: "a status callback needs an id" });
-  const status = parseInteger(rawStatus);
-  if (status === null) return withError(signed, { code: "bad_status", message: `status must be an integer, not "${rawStatus ?? ""}"` });
+  const status = parseInteger(rawStatus, ...STATUS_RANGE);
+  if (status === null) return withError(signed, { code: "bad_status", message: `status must be an integer from -32768 to 32767, not "${rawStatus ?? ""}"` });
   const rawErr = pick(fields, "err");
   const err = rawErr === null ? 0 : parseInteger(rawErr);
   if (err === null) return withError(signed, { code: "bad_err", message: `err must be an integer, not "${rawErr}"` });
-  const type = parseInteger(pick(fields, "type"));
+  const rawType = pick(fields, "type");
+  const type = parseInteger(rawType, ...TYPE_RANGE);
+  if (rawType !== null && type === null) return withError(signed, { code: "bad_type", message: `type must be an integer from 0 to 32767, not "${rawType}"` });
   const phone = readPhone(rawPhone, type, options.defaultCountry);
   if ("error" in phone) return withError(signed, phone.error);
   const time = eventTime(fields, receivedAt, options.timeZone, "ts", "time");
@@ -250,7 +258,7 @@ function normalizeStatus(base: NormalizedCallback, fields: Fields, receivedAt: D
       err,
       eventAt: time.at,
       cost: cost !== null && /^-?\d{1,10}(\.\d{1,4})?$/.test(cost) ? cost : null,
-      parts: parseInteger(pick(fields, "sms_cnt", "cnt")),
+      parts: parseInteger(pick(fields, "sms_cnt", "cnt"), 0, 32767),
       sender: pick(fields, "sender_id", "sender"),
       mcc: pick(fields, "mcc") ?? mccmnc.mcc,
       mnc: pick(fields, "mnc") ?? mccmnc.mnc,

@@ -83,10 +83,13 @@ function maxDate(a: Date | null, b: Date | null): Date | null {
   return a.getTime() >= b.getTime() ? a : b;
 }
 
-/** The operator placement, once known, stays: the message's own operator, else the fallback given. */
+/**
+ * The operator statistics place the message on: its own operator as soon as a callback names it; until then the
+ * fallback (the number's HLR operator when the message was first seen), which then stays.
+ */
 function placeOperator(s: MessageState, fallback: { mcc: string | null; mnc: string | null } | null): MessageState {
+  if (s.mcc !== null) return s.operatorMcc === s.mcc && s.operatorMnc === s.mnc ? s : { ...s, operatorMcc: s.mcc, operatorMnc: s.mnc };
   if (s.operatorMcc !== null) return s;
-  if (s.mcc !== null) return { ...s, operatorMcc: s.mcc, operatorMnc: s.mnc };
   if (fallback && fallback.mcc !== null) return { ...s, operatorMcc: fallback.mcc, operatorMnc: fallback.mnc };
   return s;
 }

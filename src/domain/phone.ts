@@ -1,7 +1,7 @@
 // Phone normalisation: the ways people and SMSC write a number, to E.164 digits (no '+').
 // SMSC sends international digits without '+' (79161234567); people also write +7 916 123-45-67,
 // 8 916 123 45 67 (national, DEFAULT_COUNTRY) or 00 7 916 ...
-import { parsePhoneNumberFromString, type CountryCode } from "libphonenumber-js/max";
+import { getCountryCallingCode, parsePhoneNumberFromString, type CountryCode } from "libphonenumber-js/max";
 import { fail, ok, type Parsed } from "./parsed.js";
 
 export type NormalizedPhone = {
@@ -16,6 +16,14 @@ export type NormalizedPhone = {
 };
 
 const SEPARATORS = /[\s\-().\u00a0\u2010-\u2015/]/g;
+
+function callingCode(country: string): string {
+  try {
+    return getCountryCallingCode(country as CountryCode);
+  } catch {
+    return "\u0000"; // an unknown country: no digits start with it
+  }
+}
 
 export function normalizePhone(input: string, defaultCountry: string): Parsed<NormalizedPhone> {
   const cleaned = input.trim().replace(SEPARATORS, "");
@@ -35,8 +43,12 @@ export function normalizePhone(input: string, defaultCountry: string): Parsed<No
   if (!/^\d+$/.test(digits)) return fail("not_a_phone", "a phone number has only digits, spaces, dashes, brackets and a leading +");
   if (digits.length < 4 || digits.length > 17) return fail("not_a_phone", `a phone number has 4 to 17 digits, not ${digits.length}`);
 
-  const candidates = [parsePhoneNumberFromString(`+${digits}`)];
-  if (!international) candidates.push(parsePhoneNumberFromString(digits, defaultCountry as CountryCode));
+  // International digits without '+' (SMSC's form, 79161234567) start with the default country's calling code;
+  // anything else written without '+' or 00 is read as a national number first (8 495 123-45-67, 4951234567).
+  const asInternational = parsePhoneNumberFromString(`+${digits}`);
+  const asNational = international ? undefined : parsePhoneNumberFromString(digits, defaultCountry as CountryCode);
+  const startsWithCallingCode = digits.startsWith(callingCode(defaultCountry));
+  const candidates = international || startsWithCallingCode ? [asInternational, asNational] : [asNational, asInternational];
   const parsed =
     candidates.find((c) => c?.isValid()) ?? candidates.find((c) => c?.isPossible()) ?? null;
   if (parsed) {

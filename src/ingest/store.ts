@@ -4,8 +4,7 @@
 // numbers, incoming_messages, waitcall_events, ivr_events.
 import { createHash } from "node:crypto";
 import type { CallbackSource, Fields, NormalizedCallback, StatusUpdate } from "../domain/callback.js";
-import { applyStatusUpdates, messageOutcome, placedAt, type MessageState } from "../domain/message-state.js";
-import { rollupDeltas } from "../domain/rollup.js";
+import { applyStatusUpdates, messageOutcome } from "../domain/message-state.js";
 import { TYPE_HLR, TYPE_PING } from "../domain/message-types.js";
 import { statusClass } from "../domain/statuses.js";
 import type { Sql } from "../db/client.js";
@@ -16,9 +15,9 @@ import {
   insertIvrEvents,
   insertWaitcallEvents,
 } from "../db/queries/events.js";
-import { insertStatusEvents, lockMessages, updateMessages, type MessageKey } from "../db/queries/messages.js";
+import { insertStatusEvents, lockMessages, type MessageKey } from "../db/queries/messages.js";
 import { findNumberOperators, upsertNumbers, type NumberUpdate } from "../db/queries/numbers.js";
-import { applyRollupDeltas } from "../db/queries/rollups.js";
+import { applyMessageChanges, type MessageChange } from "./message-changes.js";
 
 /** A received callback, ready to store: what arrived, and what it means. */
 export type CallbackRecord = {
@@ -177,7 +176,7 @@ async function storeDerived(tx: Sql, stored: readonly Stored[], now: Date): Prom
     const locked = await lockMessages(tx, [...byMessage.values()].map((e) => e.key), now);
     const fresh = locked.filter((m) => m.state.firstStatusAt === null && !m.state.registered && m.state.operatorMcc === null);
     const operators = await findNumberOperators(tx, fresh.map((m) => m.phone));
-    const changed: { id: number; account: string; before: MessageState; state: MessageState }[] = [];
+    const changed: MessageChange[] = [];
     for (const m of locked) {
       const entry = byMessage.get(`${m.account}\u0000${m.smscId}\u0000${m.phone}`);
       if (!entry) continue;
@@ -199,11 +198,7 @@ async function storeDerived(tx: Sql, stored: readonly Stored[], now: Date): Prom
         }
       }
     }
-    await updateMessages(tx, changed, now);
-    await applyRollupDeltas(
-      tx,
-      rollupDeltas(changed.map((c) => ({ account: c.account, before: isPlaced(c.before) ? c.before : null, after: c.state }))),
-    );
+    await applyMessageChanges(tx, changed, now);
   }
 
   for (const s of stored) if (s.record.normalized.status === null) numberFor(s);
@@ -223,9 +218,6 @@ async function storeDerived(tx: Sql, stored: readonly Stored[], now: Date): Prom
     stored.flatMap((s) => (s.record.normalized.ivr ? [{ ...fieldsRow(s), ...s.record.normalized.ivr }] : [])),
   );
 }
-
-/** A message counts in the statistics once it can be placed in time. */
-const isPlaced = (s: MessageState) => placedAt(s) !== null;
 
 function emptyNumberUpdate(phone: string, countryIso: string | null, seen: Date): NumberUpdate {
   return {

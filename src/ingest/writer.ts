@@ -2,11 +2,17 @@
 // commit returns (and at once when a batch is full); there is no timer. A request's promise settles only after
 // the transaction holding it committed, so the HTTP answer can never acknowledge something not stored.
 //
-// Failures: a lost connection fails the whole batch (503, SMSC retries). A deadlock or serialization failure retries
-// the batch. Any other failure retries the batch request by request, so one bad request never blocks the others; a
-// request whose derived rows still fail is stored raw with the error.
-import { isConnectionError, isRetryableTxError, type Database } from "../db/client.js";
+// Failures: a lost connection, a timeout or any other trouble of the database's fails the whole batch (503, SMSC
+// retries). A deadlock or serialization failure retries the batch after a short pause. An error in the data of a
+// request (SQLSTATE classes 22, 23, 42) retries the batch request by request, so one bad request never blocks the
+// others; a request whose derived rows still fail that way is stored raw with the error.
+import { isConnectionError, isDataError, isRetryableTxError, type Database } from "../db/client.js";
 import { storeCallbacks, storeRawOnly, type CallbackRecord, type StoreOutcome } from "./store.js";
+
+/** A short, jittered pause before retrying a transaction that lost a deadlock or serialization race. */
+function backoff(attempt: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 5 * 2 ** attempt + Math.random() * 10));
+}
 
 /** The writer cannot take the request now: answer 503 with Retry-After. */
 export class WriterUnavailableError extends Error {
@@ -120,14 +126,17 @@ export class Writer {
         batch.forEach((p, i) => p.resolve(outcomes[i]!));
         return;
       } catch (err) {
-        if (isConnectionError(err)) {
+        if (isConnectionError(err) || (!isDataError(err) && !isRetryableTxError(err))) {
           this.options.onError?.(err, "batch: database unavailable");
           this.options.onBatch?.({ size: batch.length, ms: performance.now() - started, ok: false });
           const unavailable = new WriterUnavailableError("database_unavailable", { cause: err });
           for (const p of batch) p.reject(unavailable);
           return;
         }
-        if (isRetryableTxError(err) && attempt < retries) continue;
+        if (isRetryableTxError(err) && attempt < retries) {
+          await backoff(attempt);
+          continue;
+        }
         this.options.onError?.(err, "batch failed; retrying request by request");
         break;
       }
@@ -145,8 +154,11 @@ export class Writer {
         return;
       } catch (err) {
         lastError = err;
-        if (isConnectionError(err)) return p.reject(new WriterUnavailableError("database_unavailable", { cause: err }));
-        if (!isRetryableTxError(err)) break;
+        if (isDataError(err)) break;
+        if (!isRetryableTxError(err) || attempt === retries) {
+          return p.reject(new WriterUnavailableError("database_unavailable", { cause: err }));
+        }
+        await backoff(attempt);
       }
     }
     this.options.onError?.(lastError, "request could not be derived; storing it raw");

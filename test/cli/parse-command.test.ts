@@ -149,6 +149,20 @@ describe("runParse: happy path", () => {
     expect(stdout.lines()).toEqual([{ ...DLR_JSON, id: "1", err: null, submit_date: null, done_date: null, sub: null, dlvrd: null, text: "Привет" }]);
   });
 
+  it("reads a windows-1251 file, and ends lines only at LF (a lone CR stays in the line)", async () => {
+    const file = join(dir, "cp1251.txt");
+    const cp1251 = (t: string) => [...t].map((ch) => (ch.charCodeAt(0) >= 0x410 ? ch.charCodeAt(0) - 0x410 + 0xc0 : ch.charCodeAt(0)));
+    await writeFile(file, Buffer.from([...cp1251("id:1 stat:DELIVRD cn:Россия\r\n"), ...cp1251("id:2 stat:DELIVRD text:a\rb\n")]));
+    const stdout = collector();
+    const code = await runParse([file], { stdin: stdinOf(""), stdout: stdout.stream, stderr: collector().stream });
+    expect(code).toBe(0);
+    const lines = stdout.lines() as { id: string; cn: string | null; text: string | null }[];
+    expect(lines.map((l) => [l.id, l.cn, l.text])).toEqual([
+      ["1", "Россия", null],
+      ["2", null, "a\rb"],
+    ]);
+  });
+
   it("writes nothing for empty input", async () => {
     const stdout = collector();
     const code = await runParse([], { stdin: stdinOf(""), stdout: stdout.stream, stderr: collector().stream });

@@ -159,3 +159,35 @@ describe("POST /v1/import/receipts", () => {
     });
   });
 });
+
+describe("POST /v1/import/receipts, edge cases", () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp({ CALLBACK_ACCOUNTS: "shop:tok1", API_RATE_BURST: "100000" });
+  });
+  afterAll(() => t.close());
+  const send = (body: string, query = "") =>
+    t.request(`/v1/import/receipts${query}`, { method: "POST", headers: { "content-type": "text/plain" }, body });
+
+  it("a line without a phone matches a message that a phone line of the same file creates, on the first run too", async () => {
+    const body = "79161239001\tid:SAME1 stat:ENROUTE err:0\nid:SAME1 stat:DELIVRD err:0 done date:2406051404\n";
+    expect((await send(body)).json()).toMatchObject({ received: 2, stored: 2, unmatched: 0 });
+    expect((await send(body)).json()).toMatchObject({ received: 2, stored: 0, duplicates: 2, unmatched: 0 });
+  });
+
+  it("rejects a line over 64 KiB and goes on with the next", async () => {
+    const body = `79161239002\tid:LONG stat:DELIVRD text:${"x".repeat(70 * 1024)}\n79161239002\tid:SHORT stat:DELIVRD\n`;
+    const r = (await send(body)).json();
+    expect(r).toMatchObject({ received: 2, stored: 1, rejected_total: 1 });
+    expect(r.rejected[0]).toMatchObject({ line: 1, code: "line_too_long" });
+  });
+
+  it("refuses an account that is not configured, and a malformed one", async () => {
+    const unknown = await send("79161239003\tid:ACC stat:DELIVRD\n", "?account=other");
+    expect(unknown.status).toBe(400);
+    expect(unknown.json().errors[0].field).toBe("account");
+    const nul = await send("79161239003\tid:ACC stat:DELIVRD\n", "?account=%00");
+    expect(nul.status).toBe(400);
+    expect((await send("79161239003\tid:ACC stat:DELIVRD\n", "?account=shop")).json()).toMatchObject({ stored: 1 });
+  });
+});

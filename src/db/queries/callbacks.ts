@@ -81,7 +81,9 @@ export type StoredCallback = {
   contentType: string | null;
   sourceAddress: string | null;
   fields: Record<string, string>;
-  hasRawBody: boolean;
+  /** The body as received (base64), kept when its fields could not be read from it faithfully. */
+  rawBodyBase64: string | null;
+  rawQuery: string | null;
   receivedAt: Date;
   phone: string | null;
   smscId: string | null;
@@ -94,7 +96,7 @@ export type StoredCallback = {
 export async function listCallbacks(db: Sql, f: CallbackFilter): Promise<StoredCallback[]> {
   const rows = await db.query<Record<string, unknown>>(
     `SELECT id::text AS id, account, kind, method, route, content_type, source_address, fields,
-            (raw_body IS NOT NULL OR raw_query IS NOT NULL) AS has_raw_body, received_at, phone, smsc_id, signature, error, error_detail
+            encode(raw_body, 'base64') AS raw_body, raw_query, received_at, phone, smsc_id, signature, error, error_detail
      FROM callbacks
      WHERE received_at >= $1 AND received_at < $2
        AND ($3::text IS NULL OR kind = $3)
@@ -126,7 +128,8 @@ export async function listCallbacks(db: Sql, f: CallbackFilter): Promise<StoredC
     contentType: (r.content_type as string | null) ?? null,
     sourceAddress: (r.source_address as string | null) ?? null,
     fields: r.fields as Record<string, string>,
-    hasRawBody: Boolean(r.has_raw_body),
+    rawBodyBase64: r.raw_body === null || r.raw_body === undefined ? null : String(r.raw_body).replace(/\n/g, ""),
+    rawQuery: (r.raw_query as string | null) ?? null,
     receivedAt: new Date(r.received_at as string | Date),
     phone: (r.phone as string | null) ?? null,
     smscId: (r.smsc_id as string | null) ?? null,

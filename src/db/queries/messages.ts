@@ -150,3 +150,76 @@ export async function findPhonesBySmscIds(db: Sql, account: string, smscIds: rea
   }
   return result;
 }
+
+export type StoredMessage = MessageKey & { rowId: number; state: MessageState; placedAt: Date | null; createdAt: Date; updatedAt: Date };
+
+function storedFromRow(r: Record<string, unknown>): StoredMessage {
+  return {
+    rowId: Number(r.id),
+    account: r.account as string,
+    smscId: r.smsc_id as string,
+    phone: r.phone as string,
+    state: stateFromRow(r),
+    placedAt: toDate(r.placed_at),
+    createdAt: toDate(r.created_at)!,
+    updatedAt: toDate(r.updated_at)!,
+  };
+}
+
+export type MessageFilter = {
+  from: Date;
+  to: Date;
+  account?: string | undefined;
+  campaign?: string | undefined;
+  sender?: string | undefined;
+  status?: number | undefined;
+  phone?: string | undefined;
+  /** Keyset cursor: (placed_at, id) of the last row of the previous page. */
+  after?: { placedAt: Date; rowId: number } | undefined;
+  limit: number;
+};
+
+/** Messages placed (sent, or first seen) in [from, to), newest first. */
+export async function listMessages(db: Sql, f: MessageFilter): Promise<StoredMessage[]> {
+  const rows = await db.query(
+    `SELECT m.id::text AS id, m.account, m.smsc_id, m.phone, m.placed_at, m.created_at, m.updated_at, ${STATE_COLUMNS}
+     FROM messages m
+     WHERE m.placed_at >= $1 AND m.placed_at < $2
+       AND ($3::text IS NULL OR m.account = $3)
+       AND ($4::text IS NULL OR m.campaign = $4)
+       AND ($5::text IS NULL OR m.sender = $5)
+       AND ($6::int IS NULL OR m.status = $6)
+       AND ($7::text IS NULL OR m.phone = $7)
+       AND ($8::timestamptz IS NULL OR (m.placed_at, m.id) < ($8::timestamptz, $9::bigint))
+     ORDER BY m.placed_at DESC, m.id DESC
+     LIMIT $10`,
+    [f.from, f.to, f.account ?? null, f.campaign ?? null, f.sender ?? null, f.status ?? null, f.phone ?? null, f.after?.placedAt ?? null, f.after?.rowId ?? null, f.limit],
+  );
+  return rows.map(storedFromRow);
+}
+
+/** The messages with this SMSC id, optionally narrowed to a phone and an account. */
+export async function findMessages(db: Sql, q: { smscId: string; phone?: string | undefined; account?: string | undefined }): Promise<StoredMessage[]> {
+  const rows = await db.query(
+    `SELECT m.id::text AS id, m.account, m.smsc_id, m.phone, m.placed_at, m.created_at, m.updated_at, ${STATE_COLUMNS}
+     FROM messages m
+     WHERE m.smsc_id = $1 AND ($2::text IS NULL OR m.phone = $2) AND ($3::text IS NULL OR m.account = $3)
+     ORDER BY m.account, m.phone
+     LIMIT 50`,
+    [q.smscId, q.phone ?? null, q.account ?? null],
+  );
+  return rows.map(storedFromRow);
+}
+
+export type StatusHistoryItem = { status: number; err: number; eventAt: Date; receivedAt: Date };
+
+/** A message's status events, oldest first. */
+export async function statusHistory(db: Sql, key: MessageKey): Promise<StatusHistoryItem[]> {
+  const rows = await db.query<{ status: number; err: number; event_at: Date; received_at: Date }>(
+    `SELECT status, err, event_at, received_at FROM status_events
+     WHERE phone = $1 AND account = $2 AND smsc_id = $3
+     ORDER BY event_at, received_at, status`,
+    [key.phone, key.account, key.smscId],
+  );
+  return rows.map((r) => ({ status: Number(r.status), err: Number(r.err), eventAt: toDate(r.event_at)!, receivedAt: toDate(r.received_at)! }));
+}

@@ -81,7 +81,9 @@ export async function findNumberOperators(db: Sql, phones: readonly string[]): P
   const result = new Map<string, { mcc: string | null; mnc: string | null }>();
   if (phones.length === 0) return result;
   const rows = await db.query<{ phone: string; mcc: string | null; mnc: string | null }>(
-    `SELECT phone, mcc, mnc FROM numbers WHERE phone IN (SELECT value FROM json_array_elements_text($1::text::json)) AND mcc IS NOT NULL`,
+    `SELECT DISTINCT ON (phone) phone, mcc, mnc FROM hlr_results
+     WHERE phone IN (SELECT value FROM json_array_elements_text($1::text::json)) AND mcc IS NOT NULL
+     ORDER BY phone, event_at DESC, id DESC`,
     [JSON.stringify([...new Set(phones)])],
   );
   for (const r of rows) result.set(r.phone, { mcc: r.mcc, mnc: r.mnc });

@@ -1,0 +1,19 @@
+// CSV answers for list routes: chosen by `Accept: text/csv`, written with csv-stringify.
+import type { Context } from "hono";
+import { stringify } from "csv-stringify/sync";
+
+/** True when the client prefers CSV to JSON. */
+export function wantsCsv(c: Context): boolean {
+  const accept = (c.req.header("accept") ?? "").toLowerCase();
+  return accept.includes("text/csv") && !/application\/json/.test(accept.split("text/csv")[0] ?? "");
+}
+
+type Cell = string | number | boolean | null | undefined;
+
+export function csvResponse(columns: readonly string[], rows: readonly Record<string, Cell>[], headers: Record<string, string> = {}): Response {
+  const body = stringify(
+    rows.map((r) => columns.map((col) => r[col] ?? "")),
+    { header: true, columns: [...columns], cast: { boolean: (v) => (v ? "true" : "false") } },
+  );
+  return new Response(body, { status: 200, headers: { "content-type": "text/csv; charset=utf-8", ...headers } });
+}
