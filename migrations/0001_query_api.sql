@@ -34,4 +34,5 @@ ALTER TABLE "messages" ADD COLUMN "operator_mcc" text;--> statement-breakpoint
 ALTER TABLE "messages" ADD COLUMN "operator_mnc" text;--> statement-breakpoint
 ALTER TABLE "messages" ADD COLUMN "placed_at" timestamp with time zone;--> statement-breakpoint
 CREATE INDEX "messages_placed_at_idx" ON "messages" USING btree ("placed_at" DESC NULLS LAST,"id" DESC NULLS LAST);--> statement-breakpoint
-CREATE INDEX "messages_missing_receipt_idx" ON "messages" USING btree ("valid_until") WHERE "messages"."registered" AND NOT "messages"."final";
+CREATE INDEX "messages_missing_receipt_idx" ON "messages" USING btree ("valid_until") WHERE "messages"."registered" AND NOT "messages"."final";--> statement-breakpoint
+CREATE INDEX "messages_phone_final_status_at_idx" ON "messages" USING btree ("phone","status_at" DESC NULLS LAST) WHERE "messages"."final";

@@ -106,6 +106,8 @@ export const messages = pgTable(
     index("messages_phone_idx").on(t.phone),
     index("messages_placed_at_idx").on(t.placedAt.desc(), t.id.desc()),
     index("messages_missing_receipt_idx").on(t.validUntil).where(sql`${t.registered} AND NOT ${t.final}`),
+    // A number's delivery evidence (verdicts): its messages' final statuses, newest first.
+    index("messages_phone_final_status_at_idx").on(t.phone, t.statusAt.desc()).where(sql`${t.final}`),
   ],
 );
 

@@ -58,7 +58,7 @@ describe("two instances, one database", () => {
 
   it("stores each callback once and derives what one instance alone derives", async () => {
     const bodies = stream();
-    const [shared, alone] = dbs as [{ url: string }, { url: string }];
+    const [shared, alone] = [dbs[0]!, dbs[1]!];
     const a = await start(shared.url);
     const b = await start(shared.url);
     const single = await start(alone.url);

@@ -16,6 +16,7 @@ import { createLogger } from "../../src/http/logger.js";
 import { checkExposure, startService, StartupRefusedError } from "../../src/server.js";
 import { createTestApp, type TestApp, type TestResponse } from "../helpers/app.js";
 import { createServerDatabase, serverUrl } from "../helpers/db.js";
+import { makeKey as makeTableKey } from "../helpers/keys.js";
 
 const T0 = Date.parse("2026-06-01T12:00:00Z");
 
@@ -26,11 +27,7 @@ function manualClock() {
 }
 
 /** Makes a key in the table as `keys create` does; returns the secret and its id. */
-async function makeKey(db: Database, scope: Scope, name = `test-${scope}`): Promise<{ id: string; key: string }> {
-  const made = generateApiKey();
-  await insertApiKey(db, { id: made.id, name, scope, keyHash: hashApiKey(made.key), createdAt: new Date(T0) });
-  return made;
-}
+const makeKey = (db: Database, scope: Scope, name = `test-${scope}`) => makeTableKey(db, scope, { name, createdAt: new Date(T0) });
 
 const bearer = (key: string) => ({ headers: { authorization: `Bearer ${key}` } });
 const receipts = (key: string): RequestInit => ({
