@@ -17,26 +17,7 @@ export type ParseIo = {
 };
 
 /** A status record as the CLI (and any JSON edge) writes it: snake_case keys. */
-export type StatusRecordJson = {
-  id: string;
-  stat: string;
-  err: string | null;
-  submit_date: string | null;
-  done_date: string | null;
-  sub: string | null;
-  dlvrd: string | null;
-  text: string | null;
-  imsi: string | null;
-  msc: string | null;
-  mcc: string | null;
-  mnc: string | null;
-  cn: string | null;
-  net: string | null;
-  rcn: string | null;
-  rnet: string | null;
-  roaming: boolean | null;
-  extra: Record<string, string>;
-};
+export type StatusRecordJson = Omit<StatusRecord, "submitDate" | "doneDate"> & { submit_date: string | null; done_date: string | null };
 
 /** Maps the domain record to its JSON shape; the one place where camelCase becomes snake_case. */
 export function statusRecordToJson(record: StatusRecord): StatusRecordJson {

@@ -16,6 +16,7 @@ import {
   rows,
   statusEventsOf,
 } from "../fixtures/callbacks/http.js";
+import { samples } from "../fixtures/callbacks/normalize.js";
 
 let database: TestDatabase;
 let t: TestApp;
@@ -205,23 +206,7 @@ describe("HLR results", () => {
   it("home network (the protocol's sample): hlr_results row and the number's facts, roaming false", async () => {
     const id = nextId();
     const phone = nextPhone();
-    await send({
-      id,
-      phone,
-      status: "1",
-      err: "0",
-      ts: "1717585420",
-      type: "4",
-      cost: "0.30",
-      imsi: "250011234567890",
-      msc: "79160010000",
-      mcc: "250",
-      mnc: "01",
-      cn: "Russian Federation",
-      net: "MTS",
-      rcn: "",
-      rnet: "",
-    });
+    await send({ ...samples.hlrHome, id, phone });
     const [h, ...more] = await hlrOf(id);
     expect(more).toEqual([]);
     expect(h).toMatchObject({

@@ -2,6 +2,7 @@
 // Evidence is made the way production makes it: SMSC callbacks sent to the real callback route as form bodies.
 // Expected verdicts come from test/fixtures/verdicts/rules.ts, written from the protocol reference and the issue.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { samples } from "../fixtures/callbacks/normalize.js";
 import { hashApiKey } from "../../src/api/auth.js";
 import type { Database } from "../../src/db/client.js";
 import { createTestApp, form, type TestApp } from "../helpers/app.js";
@@ -237,23 +238,7 @@ describe("GET /v1/numbers/{phone}", () => {
   describe("what the HLR says about the number", () => {
     it("the protocol's HLR sample: operator, msc, masked IMSI, no roaming", async () => {
       const phone = nextPhone();
-      await send({
-        id: nextId(),
-        phone,
-        status: "1",
-        err: "0",
-        ts: ts(0),
-        type: "4",
-        cost: "0.30",
-        imsi: "250011234567890",
-        msc: "79160010000",
-        mcc: "250",
-        mnc: "01",
-        cn: "Russian Federation",
-        net: "MTS",
-        rcn: "",
-        rnet: "",
-      });
+      await send({ ...samples.hlrHome, id: nextId(), phone, ts: ts(0) });
       const r = await t.request(`/v1/numbers/${phone}`, { headers: auth });
       const v = r.json();
       expect(v).toMatchObject({

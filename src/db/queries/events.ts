@@ -1,21 +1,13 @@
 // Event tables fed by callbacks: HLR answers, incoming SMS, wait-call and IVR events.
+import type { HlrFacts } from "../../domain/callback.js";
 import type { Sql } from "../client.js";
 
-export type HlrResultRow = {
+export type HlrResultRow = HlrFacts & {
   account: string;
   smscId: string;
   phone: string;
   status: number;
   err: number;
-  imsi: string | null;
-  msc: string | null;
-  mcc: string | null;
-  mnc: string | null;
-  country: string | null;
-  network: string | null;
-  roamingCountry: string | null;
-  roamingNetwork: string | null;
-  roaming: boolean | null;
   eventAt: Date;
   receivedAt: Date;
   callbackId: number;

@@ -1,5 +1,6 @@
 // A number's timeline: every message (when it was sent or first seen), status change, HLR answer, IVR event,
 // incoming SMS and wait-call event for one phone, newest first, keyset-paginated on (at, source rank, id).
+import type { HlrFacts } from "../../domain/callback.js";
 import type { Sql } from "../client.js";
 
 export const TIMELINE_KINDS = ["message", "status", "hlr", "ivr", "incoming", "waitcall"] as const;
@@ -25,21 +26,7 @@ export type TimelineRow =
       campaign: string | null;
     })
   | (Base & { kind: "status"; smscId: string; type: number | null; status: number; err: number })
-  | (Base & {
-      kind: "hlr";
-      smscId: string;
-      status: number;
-      err: number;
-      imsi: string | null;
-      msc: string | null;
-      mcc: string | null;
-      mnc: string | null;
-      country: string | null;
-      network: string | null;
-      roaming: boolean | null;
-      roamingCountry: string | null;
-      roamingNetwork: string | null;
-    })
+  | (Base & HlrFacts & { kind: "hlr"; smscId: string; status: number; err: number })
   | (Base & { kind: "ivr"; smscId: string | null; menuPath: string | null; seconds: number | null })
   | (Base & { kind: "incoming"; smscId: string | null; to: string | null; text: string })
   | (Base & { kind: "waitcall" });
