@@ -4,6 +4,7 @@
 //   migrate               apply the database migrations and exit
 //   parse [FILE...]       parse SMPP receipts / SMSC HLR strings, one JSON object per line
 //   keys create|list|revoke   API keys for /v1 (see cli/keys-command.ts)
+//   replay [--since T]    re-derive messages, events, numbers and rollups from the stored raw callbacks
 //   openapi               print the OpenAPI document generated from the routes
 import { runParse } from "./cli/parse-command.js";
 
@@ -15,6 +16,7 @@ const USAGE = `usage: smsc-hub <command>
                        make an API key for /v1 (default scope read); prints only the key, once
   keys list            list API keys, one JSON object per line (never the key itself)
   keys revoke ID       revoke an API key
+  replay [--since T]   re-derive everything from the stored raw callbacks (T: RFC 3339, or <n>h/<n>d/<n>w ago)
   openapi              print the OpenAPI document (YAML)
 `;
 
@@ -25,27 +27,15 @@ async function run(argv: string[]): Promise<number> {
       await import("./main.js");
       return -1; // main.ts owns the process from here
     case "migrate": {
-      const { loadConfig } = await import("./config.js");
-      const { createDb, DatabaseLockedError } = await import("./db/client.js");
-      const { migrate } = await import("./db/migrate.js");
-      const config = loadConfig();
-      let db;
-      try {
-        db = await createDb(config);
-      } catch (err) {
-        if (err instanceof DatabaseLockedError) {
-          process.stderr.write(`smsc-hub: ${err.message}\n`);
-          return 2;
-        }
-        throw err;
-      }
-      try {
-        const { applied, total } = await migrate(db);
-        process.stderr.write(`migrations: ${applied.length} applied, ${total} in all${applied.length ? ` (${applied.join(", ")})` : ""}\n`);
-      } finally {
-        await db.close();
-      }
-      return 0;
+      const { withCliDatabase } = await import("./cli/database.js");
+      return withCliDatabase(process.stderr, async () => {
+        process.stderr.write("migrations: the database is up to date\n");
+        return 0;
+      });
+    }
+    case "replay": {
+      const { runReplay } = await import("./cli/replay-command.js");
+      return runReplay(args, { stdout: process.stdout, stderr: process.stderr });
     }
     case "parse":
       return runParse(args, { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr });

@@ -1,6 +1,7 @@
 // The only reader of process.env. One zod schema; a bad value stops the process with a message that names
 // the variable and says what is wrong. Tests build Config objects directly with `parseConfig({...})`.
 import { z } from "zod";
+import { IVR_TARGETS, type IvrTarget, type NormalizeOptions } from "./domain/callback.js";
 
 const bool = z
   .enum(["true", "false", "1", "0", "yes", "no"])
@@ -39,6 +40,19 @@ const AccountsSchema = z.string().transform((value, ctx): CallbackAccount[] => {
     accounts.push({ name, token, secret: secret === "" ? null : secret });
   }
   return accounts;
+});
+
+const IvrFieldMapSchema = z.string().transform((value, ctx): Record<string, IvrTarget> => {
+  const map: Record<string, IvrTarget> = Object.create(null);
+  for (const entry of value.split(",").map((e) => e.trim()).filter(Boolean)) {
+    const [field, target] = entry.split("=").map((x) => x.trim());
+    if (!field || !target || !(IVR_TARGETS as readonly string[]).includes(target)) {
+      ctx.addIssue({ code: "custom", message: `each entry must be field=target with a target of ${IVR_TARGETS.join(", ")} (got "${entry}")` });
+      return z.NEVER;
+    }
+    map[field] = target as IvrTarget;
+  }
+  return map;
 });
 
 const timezone = z.string().refine(
@@ -88,6 +102,7 @@ export const EnvSchema = z.object({
   HYGIENE_MAX_ROWS: positiveInt.default(1000000),
   OPT_OUT_WORDS: csv.default(["STOP", "СТОП", "ОТПИСКА", "UNSUBSCRIBE"]),
   OPT_IN_WORDS: csv.default(["START", "СТАРТ"]),
+  IVR_FIELD_MAP: IvrFieldMapSchema.optional(),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   SHUTDOWN_TIMEOUT_MS: positiveInt.default(10000),
 });
@@ -119,6 +134,8 @@ export type Config = {
   hygieneMaxRows: number;
   optOutWords: string[];
   optInWords: string[];
+  /** How callbacks are read: SMSC's time zone, the default country, extra IVR field names. */
+  normalize: NormalizeOptions;
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
   shutdownTimeoutMs: number;
 };
@@ -184,6 +201,13 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     hygieneMaxRows: e.HYGIENE_MAX_ROWS,
     optOutWords: e.OPT_OUT_WORDS,
     optInWords: e.OPT_IN_WORDS,
+    normalize: {
+      timeZone: e.SMSC_TIMEZONE,
+      defaultCountry: e.DEFAULT_COUNTRY,
+      ivrFieldMap: e.IVR_FIELD_MAP ?? {},
+      optOutWords: e.OPT_OUT_WORDS,
+      optInWords: e.OPT_IN_WORDS,
+    },
     logLevel: e.LOG_LEVEL,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
   };

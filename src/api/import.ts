@@ -64,8 +64,8 @@ export function mountImportRoute(app: OpenAPIHono<AppEnv>, deps: AppDeps): void 
       if (!accounts.has(account)) {
         throw ProblemError.validation([{ field: "account", message: `not a configured account (have: ${[...accounts].join(", ")})` }]);
       }
-      const deps2 = { db, writer, clock: deps.clock, timeZone: config.smscTimezone, defaultCountry: config.defaultCountry };
-      return c.json(await importReceipts(deps2, account, c.req.raw.body ?? emptyBody()), 200);
+      const importDeps = { db, writer, clock: deps.clock, normalize: config.normalize };
+      return c.json(await importReceipts(importDeps, account, c.req.raw.body ?? emptyBody()), 200);
     },
   );
 }

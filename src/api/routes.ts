@@ -6,6 +6,7 @@ import { ApiKeyCache, apiKeyAuth } from "./auth.js";
 import { apiBodyLimit } from "./body-limit.js";
 import { mountCallbackListRoute } from "./callbacks.js";
 import { mountImportRoute } from "./import.js";
+import { mountInboxRoutes } from "./inbox.js";
 import { mountMessageRoutes } from "./messages.js";
 import { mountNumberRoutes } from "./numbers.js";
 import { mountStatsErrorsRoute } from "./stats-errors.js";
@@ -32,4 +33,5 @@ export function mountApiRoutes(app: OpenAPIHono<AppEnv>, deps: AppDeps): void {
   mountStatsRoutes(app, deps);
   mountNumberRoutes(app, deps);
   mountStatsErrorsRoute(app, deps);
+  mountInboxRoutes(app, deps);
 }

@@ -8,6 +8,7 @@ import { randomBytes } from "node:crypto";
 import { parseArgs } from "node:util";
 import { API_KEY_CACHE_TTL_MS, hashApiKey, isScope, SCOPES, type Scope } from "../api/auth.js";
 import type { Database } from "../db/client.js";
+import { withCliDatabase } from "./database.js";
 import { insertApiKey, listApiKeys, revokeApiKey } from "../db/queries/api-keys.js";
 
 export const KEYS_USAGE = `usage: smsc-hub keys <create|list|revoke>
@@ -75,34 +76,14 @@ export function generateApiKey(): { id: string; key: string } {
   return { id: `key_${randomBytes(6).toString("hex")}`, key: `shk_${randomBytes(32).toString("base64url")}` };
 }
 
-async function defaultOpenDb(): Promise<Database> {
-  const { loadConfig } = await import("../config.js");
-  const { createDb } = await import("../db/client.js");
-  return createDb(loadConfig());
-}
-
 export async function runKeys(args: readonly string[], io: KeysIo): Promise<number> {
   const parsed = parseKeysArgs(args);
   if ("error" in parsed) {
     io.stderr.write(`smsc-hub keys: ${parsed.error}\n${KEYS_USAGE}`);
     return 2;
   }
-  const { DatabaseLockedError } = await import("../db/client.js");
-  const { migrate } = await import("../db/migrate.js");
-  let db: Database;
-  try {
-    db = await (io.openDb ?? defaultOpenDb)();
-  } catch (err) {
-    if (err instanceof DatabaseLockedError) {
-      io.stderr.write(`smsc-hub: ${err.message}\n`);
-      return 2;
-    }
-    throw err;
-  }
   const now = io.now ?? (() => new Date());
-  try {
-    const { applied } = await migrate(db);
-    if (applied.length > 0) io.stderr.write(`migrations: ${applied.length} applied (${applied.join(", ")})\n`);
+  return withCliDatabase(io.stderr, async (db) => {
     switch (parsed.command) {
       case "create": {
         const { id, key } = generateApiKey();
@@ -139,7 +120,5 @@ export async function runKeys(args: readonly string[], io: KeysIo): Promise<numb
         return 0;
       }
     }
-  } finally {
-    await db.close();
-  }
+  }, io.openDb);
 }

@@ -242,7 +242,11 @@ export const incomingMessages = pgTable(
     fields: jsonb("fields").notNull(),
     callbackId: bigint("callback_id", { mode: "number" }).notNull(),
   },
-  (t) => [index("incoming_messages_phone_idx").on(t.phone, t.eventAt.desc()), index("incoming_messages_event_at_idx").on(t.eventAt.desc())],
+  (t) => [
+    index("incoming_messages_phone_idx").on(t.phone, t.eventAt.desc()),
+    index("incoming_messages_event_at_idx").on(t.eventAt.desc()),
+    uniqueIndex("incoming_messages_callback_key").on(t.phone, t.callbackId),
+  ],
 );
 
 /** "Confirm the number with a call" events. */
@@ -257,7 +261,7 @@ export const waitcallEvents = pgTable(
     fields: jsonb("fields").notNull(),
     callbackId: bigint("callback_id", { mode: "number" }).notNull(),
   },
-  (t) => [index("waitcall_events_phone_idx").on(t.phone, t.eventAt.desc())],
+  (t) => [index("waitcall_events_phone_idx").on(t.phone, t.eventAt.desc()), uniqueIndex("waitcall_events_callback_key").on(t.phone, t.callbackId)],
 );
 
 /** Voice-menu (IVR) events sent by the menu's `url` command. */
@@ -275,5 +279,38 @@ export const ivrEvents = pgTable(
     fields: jsonb("fields").notNull(),
     callbackId: bigint("callback_id", { mode: "number" }).notNull(),
   },
-  (t) => [index("ivr_events_phone_idx").on(t.phone, t.eventAt.desc()), index("ivr_events_smsc_id_idx").on(t.account, t.smscId)],
+  (t) => [
+    index("ivr_events_phone_idx").on(t.phone, t.eventAt.desc()),
+    index("ivr_events_smsc_id_idx").on(t.account, t.smscId),
+    uniqueIndex("ivr_events_callback_key").on(t.callbackId),
+  ],
+);
+
+/** Voice menus (SMSC's `{menu: ...}` macro), validated and parsed into a tree. */
+export const ivrMenus = pgTable("ivr_menus", {
+  id: text("id").primaryKey(),
+  name: text("name"),
+  text: text("text").notNull(),
+  tree: jsonb("tree").notNull(),
+  createdAt: tstz("created_at").notNull(),
+});
+
+/**
+ * Opt-outs: the latest STOP/START word a number sent, whatever order they arrived in. Global across accounts and
+ * senders.
+ */
+export const optOuts = pgTable(
+  "opt_outs",
+  {
+    phone: text("phone").primaryKey(),
+    optedOut: boolean("opted_out").notNull(),
+    word: text("word").notNull(),
+    message: text("message").notNull(),
+    /** When the deciding message was sent (its event time). */
+    eventAt: tstz("event_at").notNull(),
+    account: text("account").notNull(),
+    callbackId: bigint("callback_id", { mode: "number" }).notNull(),
+    updatedAt: tstz("updated_at").notNull(),
+  },
+  (t) => [index("opt_outs_opted_out_idx").on(t.eventAt.desc()).where(sql`${t.optedOut}`)],
 );

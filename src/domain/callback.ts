@@ -3,6 +3,7 @@
 // come in as arguments. A callback that cannot be used is a value with an `error`, never an exception.
 import { TYPE_EMAIL, TYPE_HLR, TYPE_PING, TYPE_CALL } from "./message-types.js";
 import type { ParseError } from "./parsed.js";
+import { optIntent, type OptIntent } from "./opt-out.js";
 import { normalizePhone } from "./phone.js";
 import { statFromWord } from "./receipt.js";
 import { parseStatusString, type StatusRecord } from "./status-string.js";
@@ -17,7 +18,19 @@ export const STATUS_KINDS: readonly CallbackKind[] = ["status", "hlr", "ping", "
 /** Where a callback came from: the main handler URL, the IVR address, or a bulk import line. */
 export type CallbackSource = "main" | "ivr" | "import";
 
-export type NormalizeOptions = { timeZone: string; defaultCountry: string };
+/** What an IVR field can stand for; IVR_FIELD_MAP names other fields for them (SMSC does not publish its names). */
+export const IVR_TARGETS = ["id", "phone", "path", "seconds", "time"] as const;
+export type IvrTarget = (typeof IVR_TARGETS)[number];
+
+export type NormalizeOptions = {
+  timeZone: string;
+  defaultCountry: string;
+  /** Extra IVR field names: field → what it carries (IVR_FIELD_MAP, e.g. `menu=path,dur=seconds`). */
+  ivrFieldMap?: Readonly<Record<string, IvrTarget>>;
+  /** OPT_OUT_WORDS and OPT_IN_WORDS: an incoming SMS that is one of them opts its sender out or back in. */
+  optOutWords?: readonly string[];
+  optInWords?: readonly string[];
+};
 
 export type HlrFacts = {
   imsi: string | null;
@@ -47,7 +60,15 @@ export type StatusUpdate = {
   hlr: HlrFacts | null;
 };
 
-export type IncomingSms = { smscId: string | null; phone: string; to: string | null; text: string; eventAt: Date };
+export type IncomingSms = {
+  smscId: string | null;
+  phone: string;
+  to: string | null;
+  text: string;
+  eventAt: Date;
+  /** The opt-out or opt-in word the whole text is, if any. */
+  opt: { intent: OptIntent; word: string } | null;
+};
 export type WaitcallEvent = { phone: string; eventAt: Date };
 export type IvrEvent = { smscId: string | null; phone: string | null; menuPath: string | null; seconds: number | null; eventAt: Date };
 
@@ -101,7 +122,7 @@ const STATUS_RANGE = [-32768, 32767] as const;
 const TYPE_RANGE = [0, 32767] as const;
 
 /** Which kind of event the fields describe (protocol reference, section 11). */
-export function classifyCallback(fields: Fields, source: CallbackSource): CallbackKind {
+export function classifyCallback(fields: Fields, source: CallbackSource, ivrFieldMap: Readonly<Record<string, IvrTarget>> = {}): CallbackKind {
   if (has(fields, "waitcall")) return "waitcall";
   if (source === "import" && has(fields, "receipt")) return receiptKind(fields.receipt ?? "");
   if (has(fields, "status")) {
@@ -113,6 +134,7 @@ export function classifyCallback(fields: Fields, source: CallbackSource): Callba
   }
   if (TEXT_FIELDS.some((f) => has(fields, f))) return "incoming";
   if (IVR_FIELDS.some((f) => has(fields, f))) return "ivr";
+  if (Object.entries(ivrFieldMap).some(([f, target]) => (target === "path" || target === "seconds") && has(fields, f))) return "ivr";
   if (source === "ivr") return "ivr";
   return "unknown";
 }
@@ -201,7 +223,7 @@ export function normalizeCallback(
   receivedAt: Date,
   options: NormalizeOptions,
 ): NormalizedCallback {
-  const kind = classifyCallback(fields, source);
+  const kind = classifyCallback(fields, source, options.ivrFieldMap);
   const base = empty(kind, fields);
   switch (kind) {
     case "status":
@@ -325,7 +347,14 @@ function normalizeIncoming(base: NormalizedCallback, fields: Fields, receivedAt:
     numberPhone: phone.numberPhone,
     numberCountry: phone.numberCountry,
     dedupe: smscId !== null ? `incoming|${smscId}` : `incoming|${phone.phone}|${to ?? ""}|${text}|${time.raw}`,
-    incoming: { smscId, phone: phone.phone, to, text, eventAt: time.at },
+    incoming: {
+      smscId,
+      phone: phone.phone,
+      to,
+      text,
+      eventAt: time.at,
+      opt: optIntent(text, { optOutWords: options.optOutWords ?? [], optInWords: options.optInWords ?? [] }),
+    },
   };
 }
 
@@ -345,20 +374,23 @@ function normalizeWaitcall(base: NormalizedCallback, fields: Fields, receivedAt:
 }
 
 function normalizeIvr(base: NormalizedCallback, fields: Fields, receivedAt: Date, options: NormalizeOptions): NormalizedCallback {
-  const rawPhone = pick(fields, "phone");
+  // The operator's IVR_FIELD_MAP names come first, then the names we guess.
+  const mapped = (target: IvrTarget) => Object.entries(options.ivrFieldMap ?? {}).filter(([, t]) => t === target).map(([f]) => f);
+  const rawPhone = pick(fields, ...mapped("phone"), "phone");
   const phone = rawPhone === null ? null : readPhone(rawPhone, null, options.defaultCountry);
-  const time = eventTime(fields, receivedAt, options.timeZone, "ts", "time");
+  const time = eventTime(fields, receivedAt, options.timeZone, ...mapped("time"), "ts", "time");
   const normalized = phone !== null && !("error" in phone) ? phone : null;
   return {
     ...base,
+    smscId: pick(fields, ...mapped("id"), "id"),
     phone: normalized?.phone ?? rawPhone,
     numberPhone: normalized?.numberPhone ?? null,
     numberCountry: normalized?.numberCountry ?? null,
     ivr: {
-      smscId: pick(fields, "id"),
+      smscId: pick(fields, ...mapped("id"), "id"),
       phone: normalized?.phone ?? rawPhone,
-      menuPath: pick(fields, ...IVR_FIELDS),
-      seconds: parseInteger(pick(fields, "duration", "dur", "seconds")),
+      menuPath: pick(fields, ...mapped("path"), ...IVR_FIELDS),
+      seconds: parseInteger(pick(fields, ...mapped("seconds"), "duration", "dur", "seconds")),
       eventAt: time.at,
     },
   };

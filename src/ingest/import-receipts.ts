@@ -2,7 +2,7 @@
 // of the account with that id). Each usable line is stored through the writer as if it had arrived as a callback,
 // so importing the same file twice changes nothing: lines with a phone are stored as they stream in; lines without
 // one wait until the whole file is stored, so that they match the same messages on every run.
-import { normalizeCallback } from "../domain/callback.js";
+import { normalizeCallback, type NormalizeOptions } from "../domain/callback.js";
 import { splitLines } from "../domain/lines.js";
 import { parseStatusString } from "../domain/status-string.js";
 import { findPhonesBySmscIds } from "../db/queries/messages.js";
@@ -23,7 +23,7 @@ export type ImportResult = {
   rejected: { line: number; code: string; message: string }[];
 };
 
-export type ImportDeps = { db: Sql; writer: Writer; clock: () => Date; timeZone: string; defaultCountry: string };
+export type ImportDeps = { db: Sql; writer: Writer; clock: () => Date; normalize: NormalizeOptions };
 
 type Line = { line: number; phone: string | null; receipt: string };
 
@@ -39,7 +39,7 @@ export async function importReceipts(deps: ImportDeps, account: string, body: As
     const records: CallbackRecord[] = [];
     for (const l of lines) {
       const fields: Record<string, string> = l.phone === null ? { receipt: l.receipt } : { phone: l.phone, receipt: l.receipt };
-      const normalized = normalizeCallback(fields, "import", receivedAt, { timeZone: deps.timeZone, defaultCountry: deps.defaultCountry });
+      const normalized = normalizeCallback(fields, "import", receivedAt, deps.normalize);
       if (normalized.error) {
         reject(l.line, normalized.error.code, normalized.error.message);
         continue;

@@ -1,8 +1,8 @@
 // Receiving one callback: who sent it, what it says, and storing it through the writer. The route only reads the
 // HTTP request and maps the outcome to an answer.
 import type { Config } from "../config.js";
-import { mergeFields, parseCallbackBody, parseQueryString, type Fields } from "../domain/callback-body.js";
-import { normalizeCallback, type CallbackSource } from "../domain/callback.js";
+import { mergeFields, parseCallbackBody, parseQueryString, type BodyResult, type Fields } from "../domain/callback-body.js";
+import { normalizeCallback, type CallbackSource, type NormalizeOptions, type NormalizedCallback } from "../domain/callback.js";
 import { maskPhone, type Logger } from "../http/logger.js";
 import { checkSignature, createAccountResolver, type SignatureCheck } from "./authenticity.js";
 import type { CallbackRecord } from "./store.js";
@@ -27,7 +27,7 @@ export type IncomingCallback = {
 export type ReceiveOutcome = 200 | 401 | 413 | 503;
 
 /** Postgres text cannot hold NUL, and jsonb no lone surrogates: clean the fields, keep the body bytes instead. */
-function sanitizeFields(fields: Fields): { fields: Fields; changed: boolean } {
+export function sanitizeFields(fields: Fields): { fields: Fields; changed: boolean } {
   let changed = false;
   const out = Object.create(null) as Fields; // field names like __proto__ or constructor are ordinary fields
   for (const [k, v] of Object.entries(fields)) {
@@ -47,6 +47,31 @@ function withoutToken(rawQuery: string): string {
     .join("&");
 }
 
+/**
+ * What a callback says: its query and body fields merged (the body wins), cleaned for storage, and normalised.
+ * An unreadable body leaves the query's fields and an error; its bytes become part of its identity, so two different
+ * bodies never collide. The callback route and `replay` both read callbacks through this.
+ */
+export function interpretCallback(
+  query: Fields,
+  bytes: Uint8Array,
+  contentType: string | null,
+  source: CallbackSource,
+  receivedAt: Date,
+  options: NormalizeOptions,
+): { body: BodyResult; clean: { fields: Fields; changed: boolean }; normalized: NormalizedCallback } {
+  const body = parseCallbackBody(bytes, contentType ?? undefined);
+  const merged = body.ok ? mergeFields(query, body.fields) : { ...query };
+  delete merged.token; // a secret: never stored, wherever it came from
+  const clean = sanitizeFields(merged);
+  let normalized = normalizeCallback(clean.fields, source, receivedAt, options);
+  if (!body.ok) {
+    const bodyMaterial = Buffer.from(bytes).toString("base64");
+    normalized = { ...normalized, error: body.error, dedupe: `${normalized.dedupe}|body|${bodyMaterial}`, status: null, incoming: null, waitcall: null, ivr: null };
+  }
+  return { body, clean, normalized };
+}
+
 export function createReceiver(deps: { config: Config; writer: Writer; logger: Logger }): (req: IncomingCallback) => Promise<ReceiveOutcome> {
   const { config, writer, logger } = deps;
   const resolveAccount = createAccountResolver(config);
@@ -57,19 +82,7 @@ export function createReceiver(deps: { config: Config; writer: Writer; logger: L
 
     const bytes = await req.readBody();
     if (bytes === null) return 413;
-    const body = parseCallbackBody(bytes, req.contentType ?? undefined);
-    const merged = body.ok ? mergeFields(query, body.fields) : { ...query };
-    delete merged.token; // a secret: never stored, wherever it came from
-    const clean = sanitizeFields(merged);
-    let normalized = normalizeCallback(clean.fields, req.source, req.receivedAt, {
-      timeZone: config.smscTimezone,
-      defaultCountry: config.defaultCountry,
-    });
-    if (!body.ok) {
-      // Unreadable body: keep it raw; its bytes are part of its identity, so two different bodies never collide.
-      const bodyMaterial = Buffer.from(bytes).toString("base64");
-      normalized = { ...normalized, error: body.error, dedupe: `${normalized.dedupe}|body|${bodyMaterial}`, status: null, incoming: null, waitcall: null, ivr: null };
-    }
+    const { body, clean, normalized } = interpretCallback(query, bytes, req.contentType, req.source, req.receivedAt, config.normalize);
 
     let signature: SignatureCheck | null = null;
     if (config.signatureMode !== "off" && normalized.signatureBase !== null && account.secret) {

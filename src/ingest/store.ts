@@ -1,7 +1,7 @@
 // Stores a batch of callbacks in one transaction: the raw rows (deduplicated), then everything derived from them.
 // Tables are written in a fixed order, each with its rows sorted by key, so concurrent writers (other requests,
 // other instances) never deadlock: callback_keys, callbacks, status_events, hlr_results, messages, delivery_rollups,
-// numbers, incoming_messages, waitcall_events, ivr_events.
+// numbers, incoming_messages, opt_outs, waitcall_events, ivr_events.
 import { createHash } from "node:crypto";
 import type { CallbackSource, Fields, NormalizedCallback, StatusUpdate } from "../domain/callback.js";
 import { applyStatusUpdates, messageOutcome } from "../domain/message-state.js";
@@ -17,6 +17,7 @@ import {
 } from "../db/queries/events.js";
 import { insertStatusEvents, lockMessages, type MessageKey } from "../db/queries/messages.js";
 import { findNumberOperators, upsertNumbers, type NumberUpdate } from "../db/queries/numbers.js";
+import { upsertOptOuts, type OptOutRow } from "../db/queries/opt-outs.js";
 import { applyMessageChanges, type MessageChange } from "./message-changes.js";
 
 /** A received callback, ready to store: what arrived, and what it means. */
@@ -104,9 +105,10 @@ export async function storeRawOnly(tx: Sql, record: CallbackRecord, error: { cod
   return ids.get(0) != null ? "stored" : "duplicate";
 }
 
-type Stored = { record: CallbackRecord; callbackId: number };
+export type Stored = { record: CallbackRecord; callbackId: number };
 
-async function storeDerived(tx: Sql, stored: readonly Stored[], now: Date): Promise<void> {
+/** Writes everything derived from stored callbacks. Idempotent: deriving the same callback again changes nothing. */
+export async function storeDerived(tx: Sql, stored: readonly Stored[], now: Date): Promise<void> {
   const statuses: { s: Stored; u: StatusUpdate }[] = [];
   for (const s of stored) {
     const u = s.record.normalized.status;
@@ -209,6 +211,7 @@ async function storeDerived(tx: Sql, stored: readonly Stored[], now: Date): Prom
     tx,
     stored.flatMap((s) => (s.record.normalized.incoming ? [{ ...fieldsRow(s), ...s.record.normalized.incoming }] : [])),
   );
+  await upsertOptOuts(tx, latestOptPerPhone(stored), now);
   await insertWaitcallEvents(
     tx,
     stored.flatMap((s) => (s.record.normalized.waitcall ? [{ ...fieldsRow(s), ...s.record.normalized.waitcall }] : [])),
@@ -217,6 +220,19 @@ async function storeDerived(tx: Sql, stored: readonly Stored[], now: Date): Prom
     tx,
     stored.flatMap((s) => (s.record.normalized.ivr ? [{ ...fieldsRow(s), ...s.record.normalized.ivr }] : [])),
   );
+}
+
+/** The batch's deciding opt-out/opt-in message per phone: the latest; at the same instant an opt-out. */
+function latestOptPerPhone(stored: readonly Stored[]): OptOutRow[] {
+  const byPhone = new Map<string, OptOutRow>();
+  for (const s of stored) {
+    const m = s.record.normalized.incoming;
+    if (!m?.opt) continue;
+    const row: OptOutRow = { phone: m.phone, optedOut: m.opt.intent === "out", word: m.opt.word, message: m.text, eventAt: m.eventAt, account: s.record.account, callbackId: s.callbackId };
+    const cur = byPhone.get(m.phone);
+    if (!cur || row.eventAt > cur.eventAt || (row.eventAt.getTime() === cur.eventAt.getTime() && row.optedOut && !cur.optedOut)) byPhone.set(m.phone, row);
+  }
+  return [...byPhone.values()];
 }
 
 function emptyNumberUpdate(phone: string, countryIso: string | null, seen: Date): NumberUpdate {

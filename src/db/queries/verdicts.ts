@@ -1,6 +1,7 @@
 // Number verdicts: what the database holds about many numbers at once (a few statements for any number of phones),
 // folded into answers by the pure rules in domain/verdict.ts. Also the err-code statistics read from rollups.
 import type { Sql } from "../client.js";
+import { findOptedOut } from "./opt-outs.js";
 import type { NormalizedPhone } from "../../domain/phone.js";
 import {
   buildNumberVerdict,
@@ -89,14 +90,6 @@ export async function findVerdictEvidence(
     result.set(r.phone, list);
   }
   return result;
-}
-
-/**
- * The phones that opted out of messages. Opt-outs arrive with a later issue (incoming STOP words); until then no
- * number has opted out. Wire the query here: every verdict reads `opted_out` from this function.
- */
-export async function findOptedOut(_db: Sql, _phones: readonly string[]): Promise<Set<string>> {
-  return new Set();
 }
 
 export type VerdictOptions = { now: Date; maxAgeMs: number | null };
