@@ -314,3 +314,58 @@ export const optOuts = pgTable(
   },
   (t) => [index("opt_outs_opted_out_idx").on(t.eventAt.desc()).where(sql`${t.optedOut}`)],
 );
+
+/** Number-list hygiene reports: one row per uploaded list. Progress lives here, so any instance can answer. */
+export const hygieneReports = pgTable(
+  "hygiene_reports",
+  {
+    id: text("id").primaryKey(),
+    /** running | done | failed */
+    status: text("status").notNull(),
+    failure: text("failure"),
+    /** The upload's options: column, default_country, max_age. */
+    options: jsonb("options").notNull(),
+    /** How the input was read: format, encoding, delimiter, header, the phone column, the input's column names. */
+    input: jsonb("input"),
+    totalRows: integer("total_rows"),
+    rowsDone: integer("rows_done").notNull().default(0),
+    summary: jsonb("summary"),
+    createdAt: tstz("created_at").notNull(),
+    updatedAt: tstz("updated_at").notNull(),
+    finishedAt: tstz("finished_at"),
+    expiresAt: tstz("expires_at").notNull(),
+  },
+  (t) => [index("hygiene_reports_expires_at_idx").on(t.expiresAt)],
+);
+
+/** One row per data row of an uploaded list: the cells as uploaded, then the classification. */
+export const hygieneRows = pgTable(
+  "hygiene_rows",
+  {
+    reportId: text("report_id").notNull(),
+    /** 1-based data-row number (header excluded). */
+    rowNo: integer("row_no").notNull(),
+    cells: text("cells").array().notNull(),
+    phone: text("phone"),
+    phoneError: text("phone_error"),
+    duplicateOf: integer("duplicate_of"),
+    verdict: text("verdict"),
+    reason: text("reason"),
+    evidenceAt: tstz("evidence_at"),
+    operator: text("operator"),
+    country: text("country"),
+    roaming: boolean("roaming"),
+    optedOut: boolean("opted_out"),
+    action: text("action"),
+  },
+  (t) => [primaryKey({ columns: [t.reportId, t.rowNo] }), index("hygiene_rows_report_phone_idx").on(t.reportId, t.phone)],
+);
+
+/**
+ * What erasure keeps of an opted-out number: a SHA-256 of its digits, so lookups still answer opted_out: true while
+ * nothing else about it is stored.
+ */
+export const suppressions = pgTable("suppressions", {
+  phoneHash: text("phone_hash").primaryKey(),
+  createdAt: tstz("created_at").notNull(),
+});
