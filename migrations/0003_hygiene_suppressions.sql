@@ -37,4 +37,5 @@ CREATE TABLE "suppressions" (
 );
 --> statement-breakpoint
 CREATE INDEX "hygiene_reports_expires_at_idx" ON "hygiene_reports" USING btree ("expires_at");--> statement-breakpoint
-CREATE INDEX "hygiene_rows_report_phone_idx" ON "hygiene_rows" USING btree ("report_id","phone");
+CREATE INDEX "hygiene_rows_report_phone_idx" ON "hygiene_rows" USING btree ("report_id","phone");--> statement-breakpoint
+CREATE INDEX "messages_smsc_id_phone_idx" ON "messages" USING btree ("smsc_id","phone");

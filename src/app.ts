@@ -46,7 +46,8 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
       return problemResponse(c, new ProblemError(err.status as 400, err.message || "Bad request", err.message || "the request could not be read"));
     }
     if (String((err as { code?: unknown }).code ?? "").startsWith("22")) {
-      // A value the database cannot take (a bound our validation missed): the client's input, not our failure.
+      // A value the database cannot take: a bound our validation missed. Answer 400, and log it to be fixed.
+      deps.logger.warn({ err: { code: (err as { code?: string }).code, message: (err as Error).message }, request_id: c.get("requestId") }, "a request value reached the database unvalidated");
       return problemResponse(c, new ProblemError(400, "Invalid request", "a value in the request cannot be stored or compared"));
     }
     if ((err as { name?: string }).name === "WriterUnavailableError" || isConnectionError(err)) {

@@ -230,3 +230,9 @@ export function loadConfig(): Config {
 export function isLoopbackHost(host: string): boolean {
   return host === "localhost" || host === "::1" || host === "[::1]" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
+
+/** The account names callbacks are filed under, and the one a /v1 request means when it names none. */
+export function configuredAccounts(config: Pick<Config, "accounts">): { names: ReadonlySet<string>; fallback: string } {
+  const names = config.accounts.length > 0 ? config.accounts.map((a) => a.name) : ["default"];
+  return { names: new Set(names), fallback: names[0]! };
+}

@@ -149,9 +149,8 @@ export function apiKeyAuth(options: ApiKeyOptions): MiddlewareHandler<{ Variable
       for (const h of envKeys) fromEnv = timingSafeEqual(h, given) || fromEnv;
       if (fromEnv) return { caller: { keyId: null, scope: "admin" }, bucket: `env:${hash.slice(0, 16)}` };
       if (options.store) {
-        // A key not in the cache costs a query: an address whose bucket is empty (it has been sending wrong keys)
-        // gets its 429 without one, so a flood of made-up keys cannot turn into a flood of queries.
-        if (!options.store.has(hash) && options.limiter && !options.limiter.peek(bucket)) return { caller: null, bucket, reason: "invalid" };
+        // A key not in the cache costs one indexed lookup (unknown keys are cached too). No shortcut on the caller's
+        // address: behind a proxy every caller shares one, and made-up keys must not lock real ones out.
         const known = await options.store.find(hash);
         if (known) return { caller: { keyId: known.id, scope: known.scope }, bucket: `key:${known.id}` };
       }

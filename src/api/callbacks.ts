@@ -3,6 +3,7 @@ import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import type { AppDeps, AppEnv } from "../app.js";
 import { requireScope } from "./auth.js";
 import { CALLBACK_KINDS } from "../domain/callback.js";
+import { maskImsi } from "../domain/verdict.js";
 import { listCallbacks, type StoredCallback } from "../db/queries/callbacks.js";
 import { AccountSchema, commonProblems, CursorSchema, decodeCursor, encodeCursor, iso, LimitSchema, RangeQuerySchema, resolveRange } from "./schemas.js";
 
@@ -15,9 +16,9 @@ const StoredCallbackSchema = z
     route: z.string(),
     content_type: z.string().nullable(),
     source_address: z.string().nullable(),
-    fields: z.record(z.string(), z.string()),
-    raw_body: z.string().nullable().openapi({ description: "The body as received, base64, when its fields could not be read from it faithfully (unreadable, or it held NUL bytes)" }),
-    raw_query: z.string().nullable().openapi({ description: "The query string as received (without the token), kept likewise" }),
+    fields: z.record(z.string(), z.string()).openapi({ description: "Every field as received; below the admin scope `imsi` is masked to its MCC+MNC" }),
+    raw_body: z.string().nullable().openapi({ description: "The body as received, base64, when its fields could not be read from it faithfully (unreadable, or it held NUL bytes). Admin scope only" }),
+    raw_query: z.string().nullable().openapi({ description: "The query string as received (without the token), kept likewise. Admin scope only" }),
     received_at: z.string(),
     phone: z.string().nullable(),
     smsc_id: z.string().nullable(),
@@ -45,7 +46,12 @@ const QuerySchema = RangeQuerySchema.extend({
 
 const CursorValueSchema = z.object({ t: z.iso.datetime(), id: z.number().int().positive() });
 
-function toJson(r: StoredCallback): z.infer<typeof StoredCallbackSchema> {
+/**
+ * A callback as an answer. Below the admin scope the IMSI is masked to its MCC+MNC and the raw body and query (which
+ * may hold it) are withheld: full IMSIs are for admins only.
+ */
+function toJson(r: StoredCallback, full: boolean): z.infer<typeof StoredCallbackSchema> {
+  const fields = full || r.fields.imsi === undefined ? r.fields : { ...r.fields, imsi: maskImsi(r.fields.imsi, r.fields.mcc ?? null, r.fields.mnc ?? null) ?? "" };
   return {
     id: r.id,
     account: r.account,
@@ -54,9 +60,9 @@ function toJson(r: StoredCallback): z.infer<typeof StoredCallbackSchema> {
     route: r.route,
     content_type: r.contentType,
     source_address: r.sourceAddress,
-    fields: r.fields,
-    raw_body: r.rawBodyBase64,
-    raw_query: r.rawQuery,
+    fields,
+    raw_body: full ? r.rawBodyBase64 : null,
+    raw_query: full ? r.rawQuery : null,
     received_at: iso(r.receivedAt)!,
     phone: r.phone,
     smsc_id: r.smscId,
@@ -96,7 +102,8 @@ export function mountCallbackListRoute(app: OpenAPIHono<AppEnv>, deps: AppDeps):
       const page = rows.slice(0, q.limit);
       const last = page[page.length - 1];
       const next = rows.length > q.limit && last ? encodeCursor({ t: last.receivedAt.toISOString(), id: last.id }) : null;
-      return c.json({ items: page.map(toJson), next_cursor: next }, 200);
+      const full = c.get("caller")?.scope === "admin";
+      return c.json({ items: page.map((r) => toJson(r, full)), next_cursor: next }, 200);
     },
   );
 }

@@ -3,6 +3,7 @@
 // if it had arrived as a callback, so sending the same file twice changes nothing.
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import type { AppDeps, AppEnv } from "../app.js";
+import { configuredAccounts } from "../config.js";
 import { requireScope } from "./auth.js";
 import { ProblemError } from "../http/problem.js";
 import { importReceipts, MAX_LINE_BYTES, MAX_REJECTED_LISTED } from "../ingest/import-receipts.js";
@@ -29,8 +30,7 @@ const QuerySchema = z.object({
 
 export function mountImportRoute(app: OpenAPIHono<AppEnv>, deps: AppDeps): void {
   const { config, writer, db } = deps;
-  const defaultAccount = config.accounts[0]?.name ?? "default";
-  const accounts = new Set(config.accounts.length > 0 ? config.accounts.map((a) => a.name) : ["default"]);
+  const { names: accounts, fallback: defaultAccount } = configuredAccounts(config);
   app.openapi(
     createRoute({
       method: "post",

@@ -1,6 +1,7 @@
 // Messages: registration by CRM systems, lists and one message's history.
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import type { AppDeps, AppEnv } from "../app.js";
+import { configuredAccounts } from "../config.js";
 import { messageTypeName } from "../domain/message-types.js";
 import { normalizePhone } from "../domain/phone.js";
 import { STATUSES } from "../domain/statuses.js";
@@ -9,7 +10,7 @@ import { csvResponse, wantsCsv } from "../http/csv.js";
 import { fieldErrors, ProblemError } from "../http/problem.js";
 import { registerMessages, type MessageRegistration } from "../ingest/register.js";
 import { requireScope } from "./auth.js";
-import { AccountSchema, commonProblems, CursorSchema, decodeCursor, encodeCursor, iso, LimitSchema, problem, RangeQuerySchema, resolveRange, safeText } from "./schemas.js";
+import { AccountSchema, commonProblems, CursorSchema, decodeCursor, encodeCursor, iso, LimitSchema, problem, RangeQuerySchema, resolveRange, safeText, TimestampSchema } from "./schemas.js";
 
 export const MAX_REGISTRATIONS = 10_000;
 
@@ -86,11 +87,11 @@ const RegistrationSchema = z.object({
   account: AccountSchema.optional(),
   id: safeText(64).min(1).openapi({ description: "The SMSC message id (the `id` you passed to send.php, or the one SMSC returned)" }),
   phone: safeText(64).min(1),
-  sent_at: z.iso.datetime({ offset: true }),
+  sent_at: TimestampSchema,
   sender: safeText(64).min(1).optional(),
   campaign: safeText(128).min(1).optional(),
   parts: z.number().int().min(1).max(255).optional(),
-  valid_until: z.iso.datetime({ offset: true }).optional().openapi({ description: "End of the validity window: a registered message still not final after it counts as a missing receipt" }),
+  valid_until: TimestampSchema.optional().openapi({ description: "End of the validity window: a registered message still not final after it counts as a missing receipt" }),
   menu_id: safeText(64).min(1).optional(),
 });
 
@@ -121,9 +122,45 @@ const MessageDetailSchema = MessageSchema.extend({
   history: z.array(z.object({ status: z.number().int(), status_name: z.string().nullable(), err: z.number().int(), at: z.string(), received_at: z.string() })),
 }).openapi("MessageDetail");
 
+type Rejected = { index: number; errors: { field: string; message: string }[] };
+
+/** Each item checked on its own: the good ones become registrations, the bad ones are listed with their fields. */
+function validateRegistrations(
+  items: readonly unknown[],
+  ctx: { accounts: ReadonlySet<string>; defaultAccount: string; defaultCountry: string },
+): { accepted: MessageRegistration[]; rejected: Rejected[] } {
+  const accepted: MessageRegistration[] = [];
+  const rejected: Rejected[] = [];
+  items.forEach((item, index) => {
+    const parsed = RegistrationSchema.safeParse(item);
+    if (!parsed.success) return void rejected.push({ index, errors: fieldErrors(parsed.error.issues) });
+    const r = parsed.data;
+    const account = r.account ?? ctx.defaultAccount;
+    if (!ctx.accounts.has(account)) return void rejected.push({ index, errors: [{ field: "account", message: `not a configured account (have: ${[...ctx.accounts].join(", ")})` }] });
+    const phone = normalizePhone(r.phone, ctx.defaultCountry);
+    if (!phone.ok) return void rejected.push({ index, errors: [{ field: "phone", message: phone.error.message }] });
+    const sentAt = new Date(r.sent_at);
+    const validUntil = r.valid_until ? new Date(r.valid_until) : null;
+    if (validUntil && validUntil < sentAt) return void rejected.push({ index, errors: [{ field: "valid_until", message: "must not be before sent_at" }] });
+    accepted.push({
+      account,
+      smscId: r.id,
+      phone: phone.value.phone,
+      sentAt,
+      sender: r.sender ?? null,
+      campaign: r.campaign ?? null,
+      parts: r.parts ?? null,
+      validUntil,
+      menuId: r.menu_id ?? null,
+      countryIso: phone.value.country,
+    });
+  });
+  return { accepted, rejected };
+}
+
 export function mountMessageRoutes(app: OpenAPIHono<AppEnv>, deps: AppDeps): void {
   const { config } = deps;
-  const defaultAccount = config.accounts[0]?.name ?? "default";
+  const { names: accounts, fallback: defaultAccount } = configuredAccounts(config);
   const phoneOf = (input: string) => normalizePhone(input, config.defaultCountry);
 
   app.openAPIRegistry.register("MessageRegistration", RegistrationSchema);
@@ -152,30 +189,7 @@ export function mountMessageRoutes(app: OpenAPIHono<AppEnv>, deps: AppDeps): voi
       if (messages.length > MAX_REGISTRATIONS) {
         throw new ProblemError(413, "Too many messages", `at most ${MAX_REGISTRATIONS} messages per request, not ${messages.length}`);
       }
-      const accepted: MessageRegistration[] = [];
-      const rejected: { index: number; errors: { field: string; message: string }[] }[] = [];
-      messages.forEach((item, index) => {
-        const parsed = RegistrationSchema.safeParse(item);
-        if (!parsed.success) return void rejected.push({ index, errors: fieldErrors(parsed.error.issues) });
-        const r = parsed.data;
-        const phone = phoneOf(r.phone);
-        if (!phone.ok) return void rejected.push({ index, errors: [{ field: "phone", message: phone.error.message }] });
-        const sentAt = new Date(r.sent_at);
-        const validUntil = r.valid_until ? new Date(r.valid_until) : null;
-        if (validUntil && validUntil < sentAt) return void rejected.push({ index, errors: [{ field: "valid_until", message: "must not be before sent_at" }] });
-        accepted.push({
-          account: r.account ?? defaultAccount,
-          smscId: r.id,
-          phone: phone.value.phone,
-          sentAt,
-          sender: r.sender ?? null,
-          campaign: r.campaign ?? null,
-          parts: r.parts ?? null,
-          validUntil,
-          menuId: r.menu_id ?? null,
-          countryIso: phone.value.country,
-        });
-      });
+      const { accepted, rejected } = validateRegistrations(messages, { accounts, defaultAccount, defaultCountry: config.defaultCountry });
       await registerMessages(deps.db, accepted, deps.clock());
       return c.json({ accepted: accepted.length, rejected }, 200);
     },

@@ -74,12 +74,6 @@ export class RateLimiter {
     };
   }
 
-  /** Whether `key`'s bucket holds a token now, without taking it. */
-  peek(key: string): boolean {
-    const bucket = this.buckets.get(key);
-    return bucket === undefined || this.level(bucket, this.now()) >= 1 - EPSILON;
-  }
-
   /** How many buckets are kept (tests, metrics). */
   get size(): number {
     return this.buckets.size;

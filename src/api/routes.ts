@@ -7,6 +7,7 @@ import { apiBodyLimit } from "./body-limit.js";
 import { mountCallbackListRoute } from "./callbacks.js";
 import { mountImportRoute } from "./import.js";
 import { mountInboxRoutes } from "./inbox.js";
+import { mountIvrRoutes } from "./ivr.js";
 import { mountMessageRoutes } from "./messages.js";
 import { mountNumberRoutes } from "./numbers.js";
 import { mountStatsErrorsRoute } from "./stats-errors.js";
@@ -34,4 +35,5 @@ export function mountApiRoutes(app: OpenAPIHono<AppEnv>, deps: AppDeps): void {
   mountNumberRoutes(app, deps);
   mountStatsErrorsRoute(app, deps);
   mountInboxRoutes(app, deps);
+  mountIvrRoutes(app, deps);
 }

@@ -29,7 +29,17 @@ export const commonProblems = {
 
 /** A text parameter: no control characters (Postgres text cannot hold NUL), at most `max` characters. */
 export const safeText = (max: number) =>
-  z.string().max(max).regex(/^[^\u0000-\u001f\u007f]*$/, "must not contain control characters");
+  z
+    .string()
+    .max(max)
+    .regex(/^[^\u0000-\u001f\u007f]*$/, "must not contain control characters")
+    .refine((s) => s.isWellFormed(), "must be well-formed Unicode (no lone surrogates)");
+
+/** An RFC 3339 time with an offset, between the years 1970 and 9999 once converted to UTC. */
+export const TimestampSchema = z.iso.datetime({ offset: true }).refine((v) => {
+  const y = new Date(v).getUTCFullYear();
+  return y >= 1970 && y <= 9999;
+}, "must be a time between the years 1970 and 9999");
 
 /** An account name, as CALLBACK_ACCOUNTS spells them. */
 export const AccountSchema = z
@@ -48,8 +58,8 @@ export const LimitSchema = z.coerce
 export const CursorSchema = z.string().optional().openapi({ description: "Opaque cursor from `next_cursor`" });
 
 export const RangeQuerySchema = z.object({
-  from: z.iso.datetime({ offset: true }).optional().openapi({ description: "Inclusive, RFC 3339; default 7 days before `to`" }),
-  to: z.iso.datetime({ offset: true }).optional().openapi({ description: "Exclusive, RFC 3339; default now" }),
+  from: TimestampSchema.optional().openapi({ description: "Inclusive, RFC 3339; default 7 days before `to`" }),
+  to: TimestampSchema.optional().openapi({ description: "Exclusive, RFC 3339; default now" }),
 });
 
 const DAY_MS = 86_400_000;

@@ -6,7 +6,7 @@ import { requireScope } from "./auth.js";
 import { errorRow } from "../domain/errors.js";
 import { errVerdictClass } from "../domain/verdict.js";
 import { countMessagesByErr } from "../db/queries/verdicts.js";
-import { commonProblems, iso, RangeQuerySchema, resolveRange } from "./schemas.js";
+import { commonProblems, iso, RangeQuerySchema, resolveRange , AccountSchema } from "./schemas.js";
 
 const ErrorStatSchema = z
   .object({
@@ -31,7 +31,7 @@ const QuerySchema = RangeQuerySchema.extend({
     .regex(/^\d{1,2}(,\d{1,2})*$/, "message type codes, comma-separated (for example 0 or 4,5)")
     .optional()
     .openapi({ description: "Only these message types; by default every type but HLR (4) and ping (5)" }),
-  account: z.string().min(1).max(64).optional(),
+  account: AccountSchema.optional(),
 });
 
 export function mountStatsErrorsRoute(app: OpenAPIHono<AppEnv>, deps: AppDeps): void {

@@ -3,8 +3,8 @@
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import type { AppDeps, AppEnv } from "../app.js";
 import { addDecimals } from "../domain/rollup.js";
-import { groupFigures, type CellRow } from "../domain/stats.js";
-import { queryDeliveryCells, queryMissingReceipts, STAT_DIMENSIONS, type GroupKey, type StatDimension, type StatFilters } from "../db/queries/stats.js";
+import { mergeGroups } from "../domain/stats.js";
+import { hourRange, queryDeliveryCells, queryMissingReceipts, STAT_DIMENSIONS, type StatDimension, type StatFilters } from "../db/queries/stats.js";
 import { csvResponse, wantsCsv } from "../http/csv.js";
 import { ProblemError } from "../http/problem.js";
 import { requireScope } from "./auth.js";
@@ -18,7 +18,11 @@ const QuerySchema = RangeQuerySchema.extend({
     .optional()
     .openapi({ description: `Comma-separated: ${STAT_DIMENSIONS.join(", ")}`, example: "day,operator" }),
   operator: z.string().regex(/^(\d{3}-\d{2,3}|unknown)$/, "an operator id such as 250-01, or unknown").optional(),
-  country: z.string().regex(/^([A-Za-z]{2}|unknown)$/, "an ISO country code such as RU, or unknown").optional(),
+  country: z
+    .string()
+    .regex(/^([A-Za-z]{2}|unknown)$/, "an ISO country code such as RU, or unknown")
+    .transform((v) => (v === "unknown" ? v : v.toUpperCase()))
+    .optional(),
   status: z.coerce.number().int().min(-3).max(255).optional(),
   err: z.coerce.number().int().min(0).optional(),
   type: z.coerce.number().int().min(0).max(255).optional().openapi({ description: "Message type; types 4 (HLR) and 5 (ping) are left out unless asked for here" }),
@@ -80,7 +84,9 @@ export function mountStatsRoutes(app: OpenAPIHono<AppEnv>, deps: AppDeps): void 
       summary: "Delivery rates, latency and spend, grouped and filtered; JSON, or CSV with Accept: text/csv",
       description:
         "A message is placed in time by its send time (registered), else its first status, and on an operator by its own mcc/mnc, " +
-        "else the number's latest HLR when the message was first seen, else `unknown`. Statistics are kept per hour: `from` is rounded down to the hour.",
+        "else the number's latest HLR when the message was first seen, else `unknown`. Statistics are kept per hour: the range " +
+        "covers whole hours, `from` rounded down and `to` rounded up; the answer's `from` and `to` are the bounds used. A message " +
+        "whose callbacks named no type is an SMS (type 0).",
       security: [{ bearer: [] }],
       middleware: [requireScope("read")] as const,
       request: { query: QuerySchema },
@@ -98,23 +104,11 @@ export function mountStatsRoutes(app: OpenAPIHono<AppEnv>, deps: AppDeps): void 
       const now = deps.clock();
       const range = resolveRange(q, now);
       const filters: StatFilters = {};
-      for (const f of FILTERS) if (q[f] !== undefined) filters[f] = f === "country" ? String(q[f]).toUpperCase().replace("UNKNOWN", "unknown") : q[f];
+      for (const f of FILTERS) if (q[f] !== undefined) filters[f] = q[f];
       const query = { ...range, groupBy, filters, now };
       const [cells, missing] = await Promise.all([queryDeliveryCells(deps.db, query), queryMissingReceipts(deps.db, query)]);
-
-      const groups = new Map<string, { key: GroupKey; cells: CellRow[]; missing: number }>();
-      const entry = (key: GroupKey) => {
-        const k = JSON.stringify(groupBy.map((d) => key[d]));
-        let g = groups.get(k);
-        if (!g) groups.set(k, (g = { key, cells: [], missing: 0 }));
-        return g;
-      };
-      for (const row of cells) entry(row.key).cells.push(row.cell);
-      for (const row of missing) entry(row.key).missing += row.count;
-      const sorted = [...groups.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, g]) => g);
-      const out = sorted
-        .map((g) => ({ ...g.key, ...groupFigures(g.cells, g.missing, addDecimals) }))
-        .filter((g) => g.messages > 0 || g.missing_receipts > 0);
+      const out = mergeGroups(groupBy, cells, missing, addDecimals).map((g) => ({ ...g.key, ...g.figures }));
+      const used = hourRange(range.from, range.to);
 
       if (wantsCsv(c)) {
         const columns = [...groupBy, "messages", "delivered", "expired", "failed_permanent", "failed_temporary", "failed_other", "pending", "missing_receipts", "delivery_rate", "latency_p50_s", "latency_p90_s", "latency_p99_s", "latency_from_registered", "cost"];
@@ -123,7 +117,7 @@ export function mountStatsRoutes(app: OpenAPIHono<AppEnv>, deps: AppDeps): void 
           out.map((g) => ({ ...g, latency_p50_s: g.latency_s.p50, latency_p90_s: g.latency_s.p90, latency_p99_s: g.latency_s.p99, latency_from_registered: g.latency_s.from_registered, latency_s: null })),
         ) as never;
       }
-      return c.json({ from: iso(range.from)!, to: iso(range.to)!, group_by: groupBy, groups: out as z.infer<typeof GroupSchema>[] }, 200);
+      return c.json({ from: iso(used.from)!, to: iso(used.to)!, group_by: groupBy, groups: out as z.infer<typeof GroupSchema>[] }, 200);
     },
   );
 }

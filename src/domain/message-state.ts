@@ -3,6 +3,7 @@
 // depend on the order the updates arrive in.
 import type { StatusUpdate } from "./callback.js";
 import { TYPE_HLR, TYPE_PING } from "./message-types.js";
+import { deliveryClass } from "./delivery-class.js";
 import { compareStatusPoints, isFinalStatus, statusClass } from "./statuses.js";
 
 export type MessageState = {
@@ -113,7 +114,8 @@ export function applyStatusUpdates(
         : compareStatusPoints({ status: u.status, at: u.eventAt }, { status: next.status, at: next.statusAt });
     const isNewer = order > 0 || (order === 0 && u.err > (next.err ?? Number.NEGATIVE_INFINITY));
     const type = next.type ?? u.type;
-    const deliveredNow = type !== TYPE_HLR && type !== TYPE_PING && statusClass(u.status) === "delivered";
+    // Delivered as statistics count it (an HLR or ping answer: status 1 with err 0), for the latency.
+    const deliveredNow = deliveryClass(u.status, u.err, type) === "delivered";
     next = {
       ...next,
       type,

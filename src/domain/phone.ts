@@ -41,7 +41,8 @@ export function normalizePhone(input: string, defaultCountry: string): Parsed<No
     international = false;
   }
   if (!/^\d+$/.test(digits)) return fail("not_a_phone", "a phone number has only digits, spaces, dashes, brackets and a leading +");
-  if (digits.length < 4 || digits.length > 17) return fail("not_a_phone", `a phone number has 4 to 17 digits, not ${digits.length}`);
+  if (digits.length < 4 || digits.length > 15) return fail("not_a_phone", `a phone number has 4 to 15 digits (E.164), not ${digits.length}`);
+  if (international && digits.startsWith("0")) return fail("not_a_phone", "no country calling code starts with 0");
 
   // International digits without '+' (SMSC's form, 79161234567) start with the default country's calling code;
   // anything else written without '+' or 00 is read as a national number first (8 495 123-45-67, 4951234567).

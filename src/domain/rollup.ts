@@ -1,7 +1,7 @@
 // Delivery statistics cells. Each message counts in exactly one cell, the one its current state places it in;
 // when the state changes, the message leaves its old cell and joins the new one (a delta of -1 and +1).
 import { placedAt, type MessageState } from "./message-state.js";
-import { statusClass } from "./statuses.js";
+import { deliveryClass } from "./delivery-class.js";
 
 /** Latency histogram edges in seconds; the last bucket is +inf. A percentile reports its bucket's upper edge. */
 export const LATENCY_EDGES = [1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200, 21600, 86400] as const;
@@ -39,7 +39,7 @@ function hourOf(d: Date): Date {
 
 /** The latency a delivered message contributes: delivered time minus send time, in seconds (never negative). */
 export function messageLatency(s: MessageState): { seconds: number; fromRegistered: boolean } | null {
-  if (s.status === null || statusClass(s.status) !== "delivered" || s.deliveredAt === null) return null;
+  if (deliveryClass(s.status, s.err, s.type) !== "delivered" || s.deliveredAt === null) return null;
   const sent = s.registered && s.sentAt !== null ? s.sentAt : s.firstStatusAt;
   if (sent === null) return null;
   return {

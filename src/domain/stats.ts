@@ -1,26 +1,8 @@
 // Delivery statistics from rollup cells: the disjoint classes a (status, err) falls in, and percentiles read from
 // the fixed-bucket latency histogram (a percentile is the upper edge of its bucket).
-import { failurePermanence } from "./errors.js";
+import { deliveryClass, type DeliveryClass } from "./delivery-class.js";
 import { LATENCY_BUCKETS, LATENCY_EDGES } from "./rollup.js";
-import { statusClass } from "./statuses.js";
 
-export type DeliveryClass = "delivered" | "expired" | "failed_permanent" | "failed_temporary" | "failed_other" | "pending";
-export const DELIVERY_CLASSES: readonly DeliveryClass[] = ["delivered", "expired", "failed_permanent", "failed_temporary", "failed_other", "pending"];
-
-/** The class a message's current (status, err) falls in; a registered message with no status yet is pending. */
-export function deliveryClass(status: number | null, err: number | null): DeliveryClass {
-  if (status === null) return "pending";
-  switch (statusClass(status)) {
-    case "delivered":
-      return "delivered";
-    case "expired":
-      return "expired";
-    case "pending":
-      return "pending";
-    default:
-      return `failed_${failurePermanence(status, err)}` as DeliveryClass;
-  }
-}
 
 /** The upper edge (seconds) of the bucket holding the p-th percentile; null with no latencies or past the last edge. */
 export function histogramPercentile(histogram: readonly number[], p: number): number | null {
@@ -36,6 +18,8 @@ export function histogramPercentile(histogram: readonly number[], p: number): nu
 }
 
 export type CellRow = {
+  /** The message type; a message whose callbacks named none is an SMS (0). */
+  type: number | null;
   status: number | null;
   err: number | null;
   messages: number;
@@ -67,7 +51,7 @@ export function groupFigures(cells: readonly CellRow[], missingReceipts: number,
   let fromRegistered = 0;
   for (const c of cells) {
     messages += c.messages;
-    counts[deliveryClass(c.status, c.err)] += c.messages;
+    counts[deliveryClass(c.status, c.err, c.type)] += c.messages;
     cost = addCost(cost, c.cost);
     c.latency.forEach((v, i) => (histogram[i] = (histogram[i] ?? 0) + v));
     fromRegistered += c.latencyFromRegistered;
@@ -86,4 +70,42 @@ export function groupFigures(cells: readonly CellRow[], missingReceipts: number,
     },
     cost,
   };
+}
+
+export type GroupKey = Record<string, string | number | null>;
+
+/** Compares group keys dimension by dimension: numbers as numbers, text as text, nulls last. */
+function compareKeys(dims: readonly string[], a: GroupKey, b: GroupKey): number {
+  for (const d of dims) {
+    const x = a[d] ?? null;
+    const y = b[d] ?? null;
+    if (x === y) continue;
+    if (x === null) return 1;
+    if (y === null) return -1;
+    if (typeof x === "number" && typeof y === "number") return x - y;
+    return String(x) < String(y) ? -1 : 1;
+  }
+  return 0;
+}
+
+/** Folds cells and missing-receipt counts into one entry per group, in group order; empty groups are left out. */
+export function mergeGroups(
+  dims: readonly string[],
+  cells: readonly { key: GroupKey; cell: CellRow }[],
+  missing: readonly { key: GroupKey; count: number }[],
+  addCost: (a: string, b: string) => string,
+): { key: GroupKey; figures: GroupFigures }[] {
+  const groups = new Map<string, { key: GroupKey; cells: CellRow[]; missing: number }>();
+  const entry = (key: GroupKey) => {
+    const k = JSON.stringify(dims.map((d) => key[d] ?? null));
+    let g = groups.get(k);
+    if (!g) groups.set(k, (g = { key, cells: [], missing: 0 }));
+    return g;
+  };
+  for (const row of cells) entry(row.key).cells.push(row.cell);
+  for (const row of missing) entry(row.key).missing += row.count;
+  return [...groups.values()]
+    .sort((a, b) => compareKeys(dims, a.key, b.key))
+    .map((g) => ({ key: g.key, figures: groupFigures(g.cells, g.missing, addCost) }))
+    .filter((g) => g.figures.messages > 0 || g.figures.missing_receipts > 0);
 }

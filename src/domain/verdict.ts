@@ -9,7 +9,7 @@
 // "delivered".
 //
 // Pure: the current time comes in as an argument.
-import { errorRow, STATUS_RULES, type Permanence, type VerdictClass } from "./errors.js";
+import { ERROR_CODES, errorRow, STATUS_RULES, type Permanence, type VerdictClass } from "./errors.js";
 import { TYPE_HLR, TYPE_PING } from "./message-types.js";
 import { countryName, lookupOperator, operatorId } from "./operators.js";
 import type { NormalizedPhone } from "./phone.js";
@@ -91,6 +91,23 @@ export function readEvidence(e: Pick<EvidenceInput, "kind" | "status" | "err">):
   // A failure with no error code (for example status 20 or 3 with err 0) says nothing about the number.
   return { verdict: null, rule: `${e.kind}_status_${e.status}`, meaning: statusMeaning(e.status) ?? `Status ${e.status}`, permanence: "other" };
 }
+
+/**
+ * What the database may leave out when it reads evidence: the (status, err) pairs that can never decide a verdict.
+ * A row is kept when its status decides on its own, or when its status is not neutral and it is either a success
+ * status or carries an err code that decides. A superset of what `readEvidence` finds deciding, so that a flood of
+ * neutral outcomes cannot push an older deciding one out of the rows read.
+ */
+export const EVIDENCE_FILTER = (() => {
+  const rules = Object.entries(STATUS_RULES as Record<string, { verdict: VerdictClass | null }>);
+  const codes = Object.entries(ERROR_CODES as Record<string, { verdict: VerdictClass | null }>);
+  return {
+    decidingStatuses: rules.filter(([, r]) => r.verdict !== null).map(([k]) => Number(k)),
+    neutralStatuses: rules.filter(([, r]) => r.verdict === null).map(([k]) => Number(k)),
+    successStatuses: [...new Set(Object.values(REACHABLE_RULES).flatMap((r) => [...r.statuses]))],
+    decidingErrs: codes.filter(([, r]) => r.verdict !== null).map(([k]) => Number(k)),
+  };
+})();
 
 /** The verdict class an `err` code points to on its own (statistics): null for neutral and unknown codes. */
 export function errVerdictClass(err: number): VerdictClass | null {

@@ -10,9 +10,18 @@ export function wantsCsv(c: Context): boolean {
 
 type Cell = string | number | boolean | null | undefined;
 
+/**
+ * A cell a spreadsheet would read as a formula (`=…`, `@…`, or `+`/`-` not followed by a digit) is prefixed with `'`
+ * (CSV injection). Phones like `+79161234567` and numbers like `-3` stay as they are.
+ */
+export function neutralizeCell(value: Cell): Cell {
+  if (typeof value !== "string") return value;
+  return /^[=@\t\r]|^[+-](?![\d.])/.test(value) ? `'${value}` : value;
+}
+
 export function csvResponse(columns: readonly string[], rows: readonly Record<string, Cell>[], headers: Record<string, string> = {}): Response {
   const body = stringify(
-    rows.map((r) => columns.map((col) => r[col] ?? "")),
+    rows.map((r) => columns.map((col) => neutralizeCell(r[col] ?? ""))),
     { header: true, columns: [...columns], cast: { boolean: (v) => (v ? "true" : "false") } },
   );
   return new Response(body, { status: 200, headers: { "content-type": "text/csv; charset=utf-8", ...headers } });

@@ -107,7 +107,10 @@ describe("normalizeCallback: the protocol's samples", () => {
   it("incoming SMS", () => {
     const n = normalize(samples.incoming);
     expect(n).toMatchObject({ kind: "incoming", error: null, status: null, signatureBase: null });
-    expect(n.incoming).toEqual({ smscId: "9911", phone: PHONE, to: "79585550101", text: "STOP", eventAt: new Date(1717585920 * 1000) });
+    // No opt-out words configured here: STOP is just a text.
+    expect(n.incoming).toEqual({ smscId: "9911", phone: PHONE, to: "79585550101", text: "STOP", eventAt: new Date(1717585920 * 1000), opt: null });
+    const withWords = normalize(samples.incoming, "main", RECEIVED, { ...MOSCOW, optOutWords: ["STOP"], optInWords: ["START"] });
+    expect(withWords.incoming?.opt).toEqual({ intent: "out", word: "STOP" });
   });
 
   it("wait-call", () => {

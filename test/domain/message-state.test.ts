@@ -97,9 +97,10 @@ describe("applyStatusUpdates: the current status", () => {
     expect(s).toMatchObject({ firstStatusAt: at(50), lastStatusAt: at(400), deliveredAt: at(300) });
   });
 
-  it("an HLR or ping request is never delivered", () => {
-    expect(apply([update(1, 100, 0, { type: 4 })]).deliveredAt).toBeNull();
-    expect(apply([update(1, 100, 0, { type: 5 })]).deliveredAt).toBeNull();
+  it("an HLR or ping answer is 'delivered' (for latency) only with err 0: status 1 means the HLR answered", () => {
+    expect(apply([update(1, 100, 6, { type: 4 })]).deliveredAt).toBeNull();
+    expect(apply([update(1, 100, 1, { type: 5 })]).deliveredAt).toBeNull();
+    expect(apply([update(1, 100, 0, { type: 4 })]).deliveredAt).toEqual(at(100));
   });
 });
 

@@ -263,14 +263,11 @@ describe("rate limit", () => {
     expect((await t.request("/v1/callbacks", bearer(a.key))).status).toBe(200);
   });
 
-  it("past that, a key not yet looked up waits too, so made-up keys cannot become a flood of queries", async () => {
+  it("made-up keys from one address never lock a real key out: a key not yet looked up still gets in", async () => {
     const fresh = await makeKey(t.database.db, "read", "fresh");
-    for (let i = 0; i < 3; i++) expect((await t.request("/v1/callbacks", bearer(`made-up-${i}`))).status).toBe(401);
+    for (let i = 0; i < 3; i++) expect((await t.request("/v1/callbacks", bearer(`made-up-${i}`))).status).not.toBe(200);
     const r = await t.request("/v1/callbacks", bearer(fresh.key));
-    expectProblem(r, 429);
-    expect(r.headers.get("retry-after")).toBe("1");
-    time.advance(500);
-    expect((await t.request("/v1/callbacks", bearer(fresh.key))).status).toBe(200);
+    expect(r.status).toBe(200);
   });
 });
 

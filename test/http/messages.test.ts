@@ -95,6 +95,30 @@ describe("messages", () => {
       ]);
     });
 
+    it("a batch with impossible dates, broken strings and unknown accounts keeps its good items", async () => {
+      const r = await t.request(
+        "/v1/messages",
+        json({
+          messages: [
+            { id: "Q1", phone: "79161000050", sent_at: "0000-01-01T00:00:00Z" },
+            { id: "Q2", phone: "79161000051", sent_at: "9999-12-31T23:00:00-23:59" },
+            { id: "Q3\ud800", phone: "79161000052", sent_at: "2026-11-20T10:00:00Z" },
+            { id: "Q4", phone: "79161000053", sent_at: "2026-11-20T10:00:00Z", account: "nosuch" },
+            { id: "Q5", phone: "79161000054", sent_at: "2026-11-20T10:00:00Z" },
+          ],
+        }),
+      );
+      expect(r.status).toBe(200);
+      const body = r.json();
+      expect(body.accepted).toBe(1);
+      expect(body.rejected.map((x: { index: number; errors: { field: string }[] }) => [x.index, x.errors[0]!.field])).toEqual([
+        [0, "sent_at"],
+        [1, "sent_at"],
+        [2, "id"],
+        [3, "account"],
+      ]);
+    });
+
     it("answers 413 past 10,000 messages, and 400 without a messages array", async () => {
       const many = Array.from({ length: 10_001 }, (_, i) => ({ id: `X${i}`, phone: "79161000020", sent_at: "2026-11-20T10:00:00Z" }));
       const r = await t.request("/v1/messages", json({ messages: many }));

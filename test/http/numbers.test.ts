@@ -124,6 +124,17 @@ describe("GET /v1/numbers/{phone}", () => {
     });
   });
 
+  describe("many neutral outcomes", () => {
+    it("an old deciding answer still decides behind more neutral outcomes than the evidence read takes", async () => {
+      const phone = nextPhone();
+      await sendStatus(phone, { type: 4, status: 1, err: 1, minutes: 0 }); // unknown subscriber
+      const neutral = Array.from({ length: 210 }, (_, i) => ({ type: 0, status: 24, err: 0, minutes: 1 + i }));
+      for (let i = 0; i < neutral.length; i += 30) await Promise.all(neutral.slice(i, i + 30).map((step) => sendStatus(phone, step)));
+      const v = await verdictOf(phone);
+      expect([v.verdict, v.reason]).toEqual(["invalid", "hlr_err_1"]);
+    });
+  });
+
   describe("max_age", () => {
     // The app's clock is 10 days after T0.
     const now = new Date((T0 + 10 * 86400) * 1000);

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestApp, form, type TestApp } from "../helpers/app.js";
+import { makeKey } from "../helpers/keys.js";
 
 const KEY = "test-key-callbacks-0123456789";
 const auth = { authorization: `Bearer ${KEY}` };
@@ -109,6 +110,16 @@ describe("GET /v1/callbacks", () => {
     it("refuses a wrong key", async () => {
       const r = await t.request("/v1/callbacks", { headers: { authorization: "Bearer wrong" } });
       expect(r.status).toBe(401);
+    });
+
+    it("masks the IMSI and withholds raw bodies below the admin scope", async () => {
+      await t.request("/callbacks/smsc?token=tok-shop", form({ id: "IMSI1", phone: "79161234567", status: "1", err: "0", type: "4", imsi: "250011234567890", mcc: "250", mnc: "01" }));
+      const read = await makeKey(t.database.db, "read");
+      const asRead = (await t.request("/v1/callbacks?kind=hlr", { headers: { authorization: `Bearer ${read.key}` } })).json();
+      expect(asRead.items[0].fields.imsi).toBe("25001**********");
+      expect(JSON.stringify(asRead)).not.toContain("250011234567890");
+      const asAdmin = (await t.request("/v1/callbacks?kind=hlr", { headers: auth })).json();
+      expect(asAdmin.items[0].fields.imsi).toBe("250011234567890");
     });
 
     it("never shows the callback token in what it lists", async () => {

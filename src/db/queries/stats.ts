@@ -1,7 +1,7 @@
 // Delivery statistics: grouped sums over delivery_rollups (never raw events), and missing receipts counted at
 // query time from messages through a partial index (they depend on the clock).
 import { LATENCY_BUCKETS } from "../../domain/rollup.js";
-import type { CellRow } from "../../domain/stats.js";
+import type { CellRow, GroupKey } from "../../domain/stats.js";
 import type { Sql } from "../client.js";
 
 export const STAT_DIMENSIONS = ["hour", "day", "operator", "country", "status", "err", "type", "sender", "campaign", "account"] as const;
@@ -15,7 +15,8 @@ const DIMENSIONS: Record<StatDimension, { rollup: string; message: string }> = {
   country: { rollup: "coalesce(r.country, 'unknown')", message: "coalesce(m.country_iso, 'unknown')" },
   status: { rollup: "r.status", message: "m.status" },
   err: { rollup: "r.err", message: "CASE WHEN m.status IS NULL THEN NULL ELSE m.err END" },
-  type: { rollup: "r.type", message: "m.type" },
+  // A message whose callbacks named no type is an SMS (type 0).
+  type: { rollup: "coalesce(r.type, 0)", message: "coalesce(m.type, 0)" },
   sender: { rollup: "r.sender", message: "m.sender" },
   campaign: { rollup: "r.campaign", message: "m.campaign" },
   account: { rollup: "r.account", message: "m.account" },
@@ -25,12 +26,18 @@ export type StatFilters = Partial<Record<Exclude<StatDimension, "hour" | "day">,
 
 export type StatQuery = { from: Date; to: Date; groupBy: readonly StatDimension[]; filters: StatFilters; now: Date };
 
-export type GroupKey = Record<string, string | number | null>;
+
+/** Statistics are kept per hour: a range covers the whole hours from `from` (rounded down) to `to` (rounded up). */
+export function hourRange(from: Date, to: Date): { from: Date; to: Date } {
+  const HOUR = 3_600_000;
+  return { from: new Date(Math.floor(from.getTime() / HOUR) * HOUR), to: new Date(Math.ceil(to.getTime() / HOUR) * HOUR) };
+}
 
 function whereClause(side: "rollup" | "message", q: StatQuery, params: unknown[]): string {
   const time = side === "rollup" ? "r.hour" : "date_trunc('hour', m.placed_at)";
-  params.push(q.from, q.to);
-  const parts = [`${time} >= date_trunc('hour', $${params.length - 1}::timestamptz)`, `${time} < $${params.length}::timestamptz`];
+  const range = hourRange(q.from, q.to);
+  params.push(range.from, range.to);
+  const parts = [`${time} >= $${params.length - 1}::timestamptz`, `${time} < $${params.length}::timestamptz`];
   for (const [dim, value] of Object.entries(q.filters) as [StatDimension, string | number | null][]) {
     if (value === undefined) continue;
     const expr = DIMENSIONS[dim][side];
@@ -56,16 +63,17 @@ export async function queryDeliveryCells(db: Sql, q: StatQuery): Promise<StatRow
   const dims = groupExprs("rollup", q.groupBy);
   const latency = Array.from({ length: LATENCY_BUCKETS }, (_, i) => `sum(r.latency[${i + 1}])::int AS l${i}`);
   const rows = await db.query<Record<string, unknown>>(
-    `SELECT ${[...dims, "r.status", "r.err"].join(", ")}, sum(r.messages)::int AS messages, sum(r.cost)::text AS cost,
+    `SELECT ${[...dims, `${DIMENSIONS.type.rollup} AS cell_type`, "r.status", "r.err"].join(", ")}, sum(r.messages)::int AS messages, sum(r.cost)::text AS cost,
             sum(r.latency_from_registered)::int AS lfr, ${latency.join(", ")}
      FROM delivery_rollups r
      WHERE ${where}
-     GROUP BY ${[...q.groupBy.map((_, i) => `g${i}`), "r.status", "r.err"].join(", ")}`,
+     GROUP BY ${[...q.groupBy.map((_, i) => `g${i}`), "cell_type", "r.status", "r.err"].join(", ")}`,
     params,
   );
   return rows.map((r) => ({
     key: keyOf(r, q.groupBy),
     cell: {
+      type: Number(r.cell_type),
       status: r.status === null ? null : Number(r.status),
       err: r.err === null ? null : Number(r.err),
       messages: Number(r.messages),

@@ -4,6 +4,7 @@ import type { Sql } from "../client.js";
 import { findOptedOut } from "./opt-outs.js";
 import type { NormalizedPhone } from "../../domain/phone.js";
 import {
+  EVIDENCE_FILTER,
   buildNumberVerdict,
   type EvidenceInput,
   type EvidenceKind,
@@ -57,6 +58,28 @@ export async function findNumberFacts(db: Sql, phones: readonly string[]): Promi
  * delivered and then read is one outcome, not two; an HLR answer that arrived on a message of another type (a
  * delivery status that carried mcc/mnc fields) counts as that message's outcome only.
  */
+/** Rows that may decide a verdict (EVIDENCE_FILTER, passed as $3-$6): neutral outcomes are not read at all. */
+const DECIDING = (t: string) => {
+  const ints = (n: number) => `ARRAY(SELECT value::int FROM json_array_elements_text($${n}::text::json))`;
+  return `(${t}.status = ANY(${ints(3)}) OR (${t}.status <> ALL(${ints(4)}) AND (${t}.status = ANY(${ints(5)}) OR ${t}.err = ANY(${ints(6)}))))`;
+};
+
+const HLR_EVIDENCE = (filter: string, limit: string) => `
+       (SELECT 'hlr' AS kind, h.event_at AS at, h.status::int AS status, h.err
+        FROM hlr_results h
+        WHERE h.phone = p.phone ${filter}
+          AND NOT EXISTS (SELECT 1 FROM messages m
+                          WHERE m.account = h.account AND m.smsc_id = h.smsc_id AND m.phone = h.phone AND m.type <> 4)
+        ORDER BY h.event_at DESC
+        LIMIT ${limit})`;
+
+const MESSAGE_EVIDENCE = (filter: string, limit: string) => `
+       (SELECT CASE WHEN m.type = 5 THEN 'ping' ELSE 'delivery' END AS kind, m.status_at AS at, m.status::int AS status, m.err
+        FROM messages m
+        WHERE m.phone = p.phone AND m.final AND m.status_at IS NOT NULL AND m.type IS DISTINCT FROM 4 ${filter}
+        ORDER BY m.status_at DESC
+        LIMIT ${limit})`;
+
 export async function findVerdictEvidence(
   db: Sql,
   phones: readonly string[],
@@ -68,21 +91,23 @@ export async function findVerdictEvidence(
     `WITH p AS (SELECT DISTINCT value AS phone FROM json_array_elements_text($1::text::json))
      SELECT p.phone, e.kind, e.at, e.status, e.err
      FROM p CROSS JOIN LATERAL (
-       (SELECT 'hlr' AS kind, h.event_at AS at, h.status::int AS status, h.err
-        FROM hlr_results h
-        WHERE h.phone = p.phone
-          AND NOT EXISTS (SELECT 1 FROM messages m
-                          WHERE m.account = h.account AND m.smsc_id = h.smsc_id AND m.phone = h.phone AND m.type <> 4)
-        ORDER BY h.event_at DESC
-        LIMIT $2)
+       ${HLR_EVIDENCE("AND " + DECIDING("h"), "$2")}
        UNION ALL
-       (SELECT CASE WHEN m.type = 5 THEN 'ping' ELSE 'delivery' END AS kind, m.status_at AS at, m.status::int AS status, m.err
-        FROM messages m
-        WHERE m.phone = p.phone AND m.final AND m.status_at IS NOT NULL AND m.type IS DISTINCT FROM 4
-        ORDER BY m.status_at DESC
-        LIMIT $2)
+       ${MESSAGE_EVIDENCE("AND " + DECIDING("m"), "$2")}
+       -- The newest outcome that cannot decide, from each source: enough to tell "only neutral answers" from none.
+       UNION ALL
+       ${HLR_EVIDENCE("AND NOT " + DECIDING("h"), "1")}
+       UNION ALL
+       ${MESSAGE_EVIDENCE("AND NOT " + DECIDING("m"), "1")}
      ) e`,
-    [phonesJson(phones), limit],
+    [
+      phonesJson(phones),
+      limit,
+      JSON.stringify(EVIDENCE_FILTER.decidingStatuses),
+      JSON.stringify(EVIDENCE_FILTER.neutralStatuses),
+      JSON.stringify(EVIDENCE_FILTER.successStatuses),
+      JSON.stringify(EVIDENCE_FILTER.decidingErrs),
+    ],
   );
   for (const r of rows) {
     const list = result.get(r.phone) ?? [];
