@@ -38,4 +38,5 @@ CREATE TABLE "suppressions" (
 --> statement-breakpoint
 CREATE INDEX "hygiene_reports_expires_at_idx" ON "hygiene_reports" USING btree ("expires_at");--> statement-breakpoint
 CREATE INDEX "hygiene_rows_report_phone_idx" ON "hygiene_rows" USING btree ("report_id","phone");--> statement-breakpoint
-CREATE INDEX "messages_smsc_id_phone_idx" ON "messages" USING btree ("smsc_id","phone");
+CREATE INDEX "messages_smsc_id_phone_idx" ON "messages" USING btree ("smsc_id","phone");--> statement-breakpoint
+CREATE INDEX "messages_menu_id_placed_at_idx" ON "messages" USING btree ("menu_id","placed_at") WHERE "messages"."menu_id" IS NOT NULL;

@@ -7,7 +7,9 @@ import type { Config } from "./config.js";
 import { isConnectionError, type Database } from "./db/client.js";
 import { fieldErrors, ProblemError, problemResponse } from "./http/problem.js";
 import type { Logger } from "./http/logger.js";
-import { accessLog, requestId, type AppVariables } from "./http/middleware.js";
+import type { Metrics } from "./http/metrics.js";
+import { mountMetricsRoute } from "./http/metrics-route.js";
+import { accessLog, clientAddress, requestId, type AppVariables } from "./http/middleware.js";
 import { mountDocsRoutes } from "./http/docs.js";
 import { mountHealthRoutes } from "./http/health.js";
 import { mountCallbackRoutes } from "./ingest/routes.js";
@@ -19,6 +21,7 @@ export type AppDeps = {
   writer: Writer;
   logger: Logger;
   clock: () => Date;
+  metrics: Metrics;
   /** True once migrations are applied (readiness). */
   isMigrated: () => Promise<boolean>;
 };
@@ -32,9 +35,11 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
     },
   });
   app.use("*", requestId());
-  app.use("*", accessLog(deps.logger));
+  app.use("*", clientAddress({ trustProxy: deps.config.trustProxy }));
+  app.use("*", accessLog(deps.logger, deps.metrics));
 
   mountHealthRoutes(app, deps);
+  mountMetricsRoute(app, deps);
   mountCallbackRoutes(app, deps);
   mountApiRoutes(app, deps);
   mountDocsRoutes(app);

@@ -103,6 +103,8 @@ export const EnvSchema = z.object({
   OPT_OUT_WORDS: csv.default(["STOP", "СТОП", "ОТПИСКА", "UNSUBSCRIBE"]),
   OPT_IN_WORDS: csv.default(["START", "СТАРТ"]),
   IVR_FIELD_MAP: IvrFieldMapSchema.optional(),
+  TRUST_PROXY: bool.default(false),
+  METRICS_TOKEN: z.string().optional(),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   SHUTDOWN_TIMEOUT_MS: positiveInt.default(10000),
 });
@@ -134,6 +136,10 @@ export type Config = {
   hygieneMaxRows: number;
   optOutWords: string[];
   optInWords: string[];
+  /** Take the client's address from X-Forwarded-For (behind a proxy you run). */
+  trustProxy: boolean;
+  /** When set, /metrics needs `Authorization: Bearer <token>`. */
+  metricsToken: string | null;
   /** How callbacks are read: SMSC's time zone, the default country, extra IVR field names. */
   normalize: NormalizeOptions;
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
@@ -201,6 +207,8 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     hygieneMaxRows: e.HYGIENE_MAX_ROWS,
     optOutWords: e.OPT_OUT_WORDS,
     optInWords: e.OPT_IN_WORDS,
+    trustProxy: e.TRUST_PROXY,
+    metricsToken: e.METRICS_TOKEN || null,
     normalize: {
       timeZone: e.SMSC_TIMEZONE,
       defaultCountry: e.DEFAULT_COUNTRY,

@@ -4,6 +4,7 @@ import { createApp } from "./app.js";
 import { parseConfig } from "./config.js";
 import type { Database } from "./db/client.js";
 import { createLogger } from "./http/logger.js";
+import { Metrics } from "./http/metrics.js";
 import { Writer } from "./ingest/writer.js";
 
 export function docsApp() {
@@ -16,6 +17,7 @@ export function docsApp() {
     writer: new Writer(db, { maxBatch: 1, maxQueue: 1 }),
     logger: createLogger("silent"),
     clock: () => new Date(0),
+    metrics: new Metrics(),
     isMigrated: async () => false,
   });
 }

@@ -8,7 +8,33 @@ import { createDb, type Database } from "./db/client.js";
 import { countActiveApiKeys } from "./db/queries/api-keys.js";
 import { isMigrated, migrate } from "./db/migrate.js";
 import type { Logger } from "./http/logger.js";
+import { Metrics } from "./http/metrics.js";
 import { Writer } from "./ingest/writer.js";
+
+/** Feeds the writer's batches into the batch-size and commit-time histograms. */
+export function observeBatch(metrics: Metrics): (info: { size: number; ms: number; ok: boolean }) => void {
+  return ({ size, ms, ok }) => {
+    metrics.batchSize.observe(size);
+    metrics.commitSeconds.observe({ result: ok ? "committed" : "failed" }, ms / 1000);
+  };
+}
+
+/** Counts the statements and transactions under way (the in-flight gauge). */
+export function instrumentDb(db: Database, metrics: Metrics): Database {
+  const track = async <T>(work: () => Promise<T>): Promise<T> => {
+    metrics.queriesInFlight.inc();
+    try {
+      return await work();
+    } finally {
+      metrics.queriesInFlight.dec();
+    }
+  };
+  return {
+    ...db,
+    query: (text, params) => track(() => db.query(text, params)),
+    transaction: (fn) => track(() => db.transaction(fn)),
+  };
+}
 
 export class StartupRefusedError extends Error {
   override name = "StartupRefusedError";
@@ -60,24 +86,29 @@ async function countDbKeys(db: Database): Promise<number> {
 }
 
 export async function startService(config: Config, logger: Logger): Promise<RunningService> {
-  const db = await createDb(config);
+  const rawDb = await createDb(config);
   try {
     if (config.migrateOnStart) {
-      const { applied } = await migrate(db);
+      const { applied } = await migrate(rawDb);
       if (applied.length > 0) logger.info({ applied }, "migrations applied");
     }
-    checkExposure(config, logger, config.apiKeys.length > 0 ? 0 : await countDbKeys(db));
+    checkExposure(config, logger, config.apiKeys.length > 0 ? 0 : await countDbKeys(rawDb));
   } catch (err) {
-    await db.close().catch(() => {});
+    await rawDb.close().catch(() => {});
     throw err;
   }
+  const metrics = new Metrics({ defaultMetrics: true });
+  const db = instrumentDb(rawDb, metrics);
   const writer = new Writer(db, {
     maxBatch: config.writerMaxBatch,
     maxQueue: config.writerMaxQueue,
-    onBatch: ({ size, ms, ok }) => logger.debug({ size, ms: Math.round(ms * 10) / 10, ok }, "batch"),
+    onBatch: (info) => {
+      observeBatch(metrics)(info);
+      logger.debug({ size: info.size, ms: Math.round(info.ms * 10) / 10, ok: info.ok }, "batch");
+    },
     onError: (err, context) => logger.error({ err: { message: (err as Error)?.message, code: (err as { code?: string })?.code } }, context),
   });
-  const app = createApp({ config, db, writer, logger, clock: () => new Date(), isMigrated: () => isMigrated(db) });
+  const app = createApp({ config, db, writer, logger, metrics, clock: () => new Date(), isMigrated: () => isMigrated(db) });
 
   const server: ServerType = await new Promise((resolve, reject) => {
     const s = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, () => resolve(s));

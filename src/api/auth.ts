@@ -6,7 +6,6 @@
 // Scopes are ordered: read < write < admin; a key may do what its scope and every lower scope allow.
 // Every /v1 answer is rate limited per caller (see rate-limit.ts): per key, or per source address for an open
 // API and for requests without a valid key.
-import { getConnInfo } from "@hono/node-server/conninfo";
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { Context, MiddlewareHandler } from "hono";
 import type { Database } from "../db/client.js";
@@ -108,13 +107,7 @@ export type ApiKeyOptions = {
 
 const REALM = 'Bearer realm="smsc-hub"';
 
-function sourceAddress(c: Context): string {
-  try {
-    return getConnInfo(c).remote.address ?? "unknown";
-  } catch {
-    return "unknown"; // not served by node (in-process tests)
-  }
-}
+const sourceAddress = (c: Context): string => (c.get("clientAddress" as never) as string | null | undefined) ?? "unknown";
 
 /** Who is calling and which bucket pays for it; no caller: why the answer is 401. */
 type Identity = { caller: Caller; bucket: string } | { caller: null; bucket: string; reason: "missing" | "invalid" };

@@ -15,7 +15,6 @@ import {
   SPECIAL_KEYS,
   type MenuAction,
   type MenuError,
-  type MenuItem,
   type VoiceMenu,
 } from "../domain/ivr-menu.js";
 import { findIvrMenu, insertIvrMenu, menuCallEvents } from "../db/queries/ivr.js";
@@ -184,7 +183,7 @@ function menuToJson(menu: VoiceMenu): z.infer<typeof VoiceMenuSchema> {
     start_text: menu.startText,
     menu_text: menu.menuText,
     end_text: menu.endText,
-    items: menu.items as MenuItem[],
+    items: menu.items,
     special_keys: menu.specialKeys,
     labels: menu.labels,
   };

@@ -106,6 +106,8 @@ export const messages = pgTable(
     index("messages_phone_idx").on(t.phone),
     // GET /v1/messages/{id} without an account.
     index("messages_smsc_id_phone_idx").on(t.smscId, t.phone),
+    // IVR funnels: the calls linked to a menu.
+    index("messages_menu_id_placed_at_idx").on(t.menuId, t.placedAt).where(sql`${t.menuId} IS NOT NULL`),
     index("messages_placed_at_idx").on(t.placedAt.desc(), t.id.desc()),
     index("messages_missing_receipt_idx").on(t.validUntil).where(sql`${t.registered} AND NOT ${t.final}`),
     // A number's delivery evidence (verdicts): its messages' final statuses, newest first.

@@ -296,18 +296,30 @@ export const PHONE_SHARE = 0.5;
  * numbers. A first row is a header when it names the phone column, or when its phone cell does not look like a
  * phone while the rows after it mostly do.
  */
-export function detectLayout(sample: readonly string[][], column: ColumnOption | null, singleColumnName = "phone"): Parsed<Layout> {
+export function detectLayout(
+  sample: readonly string[][],
+  column: ColumnOption | null,
+  options: { header: "detect" | "by-name" | "none"; singleColumnName?: string } = { header: "detect" },
+): Parsed<Layout> {
   const first = sample[0];
   if (!first) return fail("empty_body", "the list has no rows");
   const rest = sample.slice(1);
   const width = Math.max(...sample.map((r) => r.length));
   const names = (header: boolean): string[] => {
     const cols: string[] = [];
-    for (let i = 0; i < width; i++) cols.push(header ? (first[i] ?? `column_${i + 1}`) : width === 1 ? singleColumnName : `column_${i + 1}`);
+    for (let i = 0; i < width; i++) {
+      cols.push(header ? (first[i] ?? `column_${i + 1}`) : width === 1 ? (options.singleColumnName ?? "phone") : `column_${i + 1}`);
+    }
     return cols;
   };
-  const headerFor = (c: number) =>
-    phoneHeaderRank(first[c] ?? "") > 0 || (sample.length > 1 && !looksLikePhone(first[c] ?? "") && phoneShare(rest, c) > PHONE_SHARE);
+  const headerFor = (c: number): boolean => {
+    if (options.header === "none") return false;
+    if (phoneHeaderRank(first[c] ?? "") > 0 && !looksLikePhone(first[c] ?? "")) return true;
+    if (options.header === "by-name") return false;
+    return sample.length > 1 && !looksLikePhone(first[c] ?? "") && phoneShare(rest, c) > PHONE_SHARE;
+  };
+  // One column: it is the phone column if anything in it looks like a phone; several: if most of it does.
+  const need = width === 1 ? 0 : PHONE_SHARE;
 
   if (column && "index" in column) {
     if (column.index < 1 || column.index > width) {
@@ -318,6 +330,7 @@ export function detectLayout(sample: readonly string[][], column: ColumnOption |
     return ok({ header, phoneColumn: c, columns: names(header) });
   }
   if (column && "name" in column) {
+    if (options.header === "none") return fail("unknown_column", `the list has no header row: name the column by its number (1)`);
     const want = normalizeHeader(column.name);
     let c = first.findIndex((h) => h.trim() === column.name.trim());
     if (c < 0) c = first.findIndex((h) => normalizeHeader(h) === want);
@@ -328,14 +341,14 @@ export function detectLayout(sample: readonly string[][], column: ColumnOption |
     return ok({ header: true, phoneColumn: c, columns: names(true) });
   }
   // A phone header name in the first row (an exact name before one that only contains it).
-  for (const rank of [2, 1] as const) {
+  for (const rank of options.header === "none" ? [] : ([2, 1] as const)) {
     const c = first.findIndex((h) => phoneHeaderRank(h) === rank && !looksLikePhone(h));
     if (c >= 0) return ok({ header: true, phoneColumn: c, columns: names(true) });
   }
   // The first column whose values mostly look like phone numbers (the first row left out: it may be a header).
-  const rows = rest.length > 0 ? rest : sample;
+  const rows = rest.length > 0 && width > 1 ? rest : sample;
   for (let c = 0; c < width; c++) {
-    if (phoneShare(rows, c) > PHONE_SHARE || (rest.length === 0 && looksLikePhone(first[c] ?? ""))) {
+    if (phoneShare(rows, c) > need || (rest.length === 0 && looksLikePhone(first[c] ?? ""))) {
       const header = headerFor(c);
       return ok({ header, phoneColumn: c, columns: names(header) });
     }

@@ -189,7 +189,7 @@ export function parseVoiceMenu(text: string): MenuParseResult {
       else close.set(o, i);
     }
   }
-  for (const o of open) r.error(o, "unbalanced_braces", text.startsWith("{", o) && isMenuAt(text, o) ? "the `{menu:` macro is never closed with `}`" : "this `{` is never closed");
+  for (const o of open) r.error(o, "unbalanced_braces", isMenuAt(text, o) ? "the `{menu:` macro is never closed with `}`" : "this `{` is never closed");
 
   const macros = [...text.matchAll(/\{\s*menu\s*:/gi)];
   const first = macros[0];
@@ -203,19 +203,23 @@ export function parseVoiceMenu(text: string): MenuParseResult {
   const closeAt = close.get(macroAt);
   const bodyEnd = closeAt ?? text.length;
 
-  const menu = readMenuBody(r, bodyStart, bodyEnd, macroAt);
-  menu.startText = text.slice(0, macroAt).trim();
-  menu.endText = closeAt === undefined ? "" : text.slice(closeAt + 1).trim();
-  return finish(r, pos, menu);
+  const body = readMenuBody(r, bodyStart, bodyEnd, macroAt);
+  return finish(r, pos, () => ({
+    startText: text.slice(0, macroAt).trim(),
+    menuText: body.menuText,
+    endText: closeAt === undefined ? "" : text.slice(closeAt + 1).trim(),
+    ...body.tree(),
+  }));
 }
 
 function isMenuAt(text: string, at: number): boolean {
   return /^\{\s*menu\s*:/i.test(text.slice(at, at + 32));
 }
 
-type Built = VoiceMenu & { build: () => void };
+/** The menu text, and the tree (built only when the menu turns out valid). */
+type MenuBody = { menuText: string; tree: () => Pick<VoiceMenu, "items" | "specialKeys" | "labels"> };
 
-function readMenuBody(r: Reader, start: number, end: number, macroAt: number): Built {
+function readMenuBody(r: Reader, start: number, end: number, macroAt: number): MenuBody {
   const text = r.text;
   const items = new Map<string, Group>();
   const specials = new Map<string, Group>();
@@ -289,14 +293,9 @@ function readMenuBody(r: Reader, start: number, end: number, macroAt: number): B
     if (!found) r.error(t.at, "undefined_label", `\`${t.option}:${t.name}\` names no label and no item${known}`);
   }
 
-  const menu: Built = {
-    startText: "",
+  return {
     menuText: menuTextLines.filter((l) => l !== "").join("\n"),
-    endText: "",
-    items: [],
-    specialKeys: [],
-    labels: [],
-    build: () => {
+    tree: () => {
       // Each node gets its children from nine slots, so no sorting and no recursion.
       const nodes = new Map<string, { item: MenuItem; slots: (MenuItem | undefined)[] }>();
       for (const [path, g] of items) nodes.set(path, { item: { key: path.slice(-1), path, actions: g.actions, items: [] }, slots: [] });
@@ -307,27 +306,26 @@ function readMenuBody(r: Reader, start: number, end: number, macroAt: number): B
         else nodes.get(path.slice(0, -1))!.slots[slot] = n.item;
       }
       for (const n of nodes.values()) n.item.items = n.slots.filter((x): x is MenuItem => x !== undefined);
-      menu.items = top.filter((x): x is MenuItem => x !== undefined);
-      menu.specialKeys = SPECIAL_KEYS.flatMap((key) => {
-        const g = specials.get(key);
-        return g ? [{ key, actions: g.actions }] : [];
-      });
-      menu.labels = [...labels].map(([name, g]) => ({ name, actions: g.actions }));
+      return {
+        items: top.filter((x): x is MenuItem => x !== undefined),
+        specialKeys: SPECIAL_KEYS.flatMap((key) => {
+          const g = specials.get(key);
+          return g ? [{ key, actions: g.actions }] : [];
+        }),
+        labels: [...labels].map(([name, g]) => ({ name, actions: g.actions })),
+      };
     },
   };
-  return menu;
 }
 
-function finish(r: Reader, pos: Positions, menu: Built | null): MenuParseResult {
+function finish(r: Reader, pos: Positions, menu: (() => VoiceMenu) | null): MenuParseResult {
   if (r.found.length > 0 || menu === null) {
     const errors = r.found
       .sort((a, b) => a.at - b.at || a.code.localeCompare(b.code))
       .map((e) => ({ code: e.code, ...pos.at(e.at), message: e.message }));
     return { ok: false, errors };
   }
-  menu.build();
-  const { build: _build, ...tree } = menu;
-  return { ok: true, menu: tree };
+  return { ok: true, menu: menu() };
 }
 
 const leading = (s: string): number => s.length - s.trimStart().length;

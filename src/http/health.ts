@@ -1,5 +1,5 @@
-// Liveness and readiness. /healthz does no I/O; /readyz answers 200 once migrations are applied and the database
-// answers, 503 otherwise.
+// Liveness and readiness. /healthz does no I/O; /readyz answers 200 once migrations are applied, the database
+// answers and the writer's queue has room; 503 otherwise (a load balancer then sends callbacks elsewhere).
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import type { AppDeps, AppEnv } from "../app.js";
 
@@ -27,7 +27,7 @@ export function mountHealthRoutes(app: OpenAPIHono<AppEnv>, deps: AppDeps): void
       method: "get",
       path: "/readyz",
       tags: ["operations"],
-      summary: "Readiness: 200 once migrations are applied and the database answers",
+      summary: "Readiness: 200 once migrations are applied, the database answers and the writer's queue has room",
       responses: {
         200: { description: "ready", content: { "application/json": { schema: ReadySchema } } },
         503: { description: "not ready", content: { "application/json": { schema: ReadySchema } } },
@@ -42,7 +42,8 @@ export function mountHealthRoutes(app: OpenAPIHono<AppEnv>, deps: AppDeps): void
       } catch {
         checks.database = "unavailable";
       }
-      const ready = checks.database === "ok" && checks.migrations === "ok";
+      checks.writer = deps.writer.isFull ? "queue_full" : "ok";
+      const ready = checks.database === "ok" && checks.migrations === "ok" && checks.writer === "ok";
       return ready
         ? c.json({ status: "ready" as const, checks }, 200)
         : c.json({ status: "not_ready" as const, checks }, 503);

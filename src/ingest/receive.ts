@@ -5,7 +5,8 @@ import { mergeFields, parseCallbackBody, parseQueryString, type BodyResult, type
 import { normalizeCallback, type CallbackSource, type NormalizeOptions, type NormalizedCallback } from "../domain/callback.js";
 import { maskPhone, type Logger } from "../http/logger.js";
 import { checkSignature, createAccountResolver, type SignatureCheck } from "./authenticity.js";
-import type { CallbackRecord } from "./store.js";
+import type { Metrics } from "../http/metrics.js";
+import type { CallbackRecord, StoreOutcome } from "./store.js";
 import { WriterUnavailableError, type Writer } from "./writer.js";
 
 export type IncomingCallback = {
@@ -72,24 +73,34 @@ export function interpretCallback(
   return { body, clean, normalized };
 }
 
-export function createReceiver(deps: { config: Config; writer: Writer; logger: Logger }): (req: IncomingCallback) => Promise<ReceiveOutcome> {
-  const { config, writer, logger } = deps;
+export function createReceiver(deps: { config: Config; writer: Writer; logger: Logger; metrics: Metrics }): (req: IncomingCallback) => Promise<ReceiveOutcome> {
+  const { config, writer, logger, metrics } = deps;
   const resolveAccount = createAccountResolver(config);
   return async function receiveCallback(req) {
     const query = parseQueryString(req.rawQuery);
     const account = resolveAccount(query.token ?? req.headerToken);
-    if (!account) return 401;
+    if (!account) {
+      metrics.callbacks.inc({ kind: "unknown", outcome: "unauthorized" });
+      return 401;
+    }
 
     const bytes = await req.readBody();
-    if (bytes === null) return 413;
+    if (bytes === null) {
+      metrics.callbacks.inc({ kind: "unknown", outcome: "too_large" });
+      return 413;
+    }
     const { body, clean, normalized } = interpretCallback(query, bytes, req.contentType, req.source, req.receivedAt, config.normalize);
 
     let signature: SignatureCheck | null = null;
     if (config.signatureMode !== "off" && normalized.signatureBase !== null && account.secret) {
       signature = checkSignature(clean.fields, normalized.signatureBase, account.secret);
       if (signature !== "ok") {
+        metrics.signatureFailures.inc({ result: signature });
         logger.warn({ account: account.name, kind: normalized.kind, signature, phone: maskPhone(normalized.phone) }, "callback signature check failed");
-        if (config.signatureMode === "enforce") return 401;
+        if (config.signatureMode === "enforce") {
+          metrics.callbacks.inc({ kind: normalized.kind, outcome: "unauthorized" });
+          return 401;
+        }
       }
     }
 
@@ -110,12 +121,19 @@ export function createReceiver(deps: { config: Config; writer: Writer; logger: L
     if (normalized.error) {
       logger.info({ account: account.name, kind: normalized.kind, error: normalized.error.code }, "callback stored raw: not usable");
     }
+    let stored: StoreOutcome;
     try {
-      await writer.submit(record);
+      stored = await writer.submit(record);
     } catch (err) {
-      if (err instanceof WriterUnavailableError) return 503;
+      if (err instanceof WriterUnavailableError) {
+        metrics.callbacks.inc({ kind: normalized.kind, outcome: "unavailable" });
+        return 503;
+      }
       throw err;
     }
+    metrics.callbacks.inc({ kind: normalized.kind, outcome: stored });
+    if (stored === "duplicate") metrics.duplicates.inc();
+    else if (normalized.error) metrics.parseErrors.inc({ code: normalized.error.code });
     return 200;
   };
 }

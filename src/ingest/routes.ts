@@ -2,7 +2,6 @@
 // menus' `url` command). Both take every kind of event, by GET or POST, in any of SMSC's encodings.
 // Answers: 200 "OK" after COMMIT (also for duplicates and for stored-but-unusable requests), 401 for a wrong token
 // or an enforced signature that fails, 413 over the size limit, 503 with Retry-After while storage is unavailable.
-import { getConnInfo } from "@hono/node-server/conninfo";
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { AppDeps, AppEnv } from "../app.js";
@@ -38,13 +37,6 @@ async function readBody(req: Request, limit: number): Promise<Uint8Array | null>
   return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
 }
 
-function sourceAddress(c: Context): string | null {
-  try {
-    return getConnInfo(c).remote.address ?? null;
-  } catch {
-    return null; // not served by node (in-process tests)
-  }
-}
 
 const ANSWERS: Record<ReceiveOutcome, [string, Record<string, string>]> = {
   200: ["OK", {}],
@@ -69,7 +61,7 @@ export function mountCallbackRoutes(app: OpenAPIHono<AppEnv>, deps: AppDeps): vo
         headerToken: c.req.header("x-callback-token"),
         contentType: c.req.header("content-type") ?? null,
         readBody: () => (c.req.method === "POST" ? readBody(c.req.raw, deps.config.callbackBodyLimit) : Promise.resolve(new Uint8Array(0))),
-        sourceAddress: sourceAddress(c),
+        sourceAddress: c.get("clientAddress"),
         receivedAt: deps.clock(),
       });
       const [body, headers] = ANSWERS[outcome];

@@ -4,12 +4,15 @@ import { createApp, type AppEnv } from "../../src/app.js";
 import { parseConfig, type Config } from "../../src/config.js";
 import { isMigrated } from "../../src/db/migrate.js";
 import { createLogger } from "../../src/http/logger.js";
+import { Metrics } from "../../src/http/metrics.js";
 import { Writer } from "../../src/ingest/writer.js";
+import { instrumentDb, observeBatch } from "../../src/server.js";
 import { createTestDatabase, type TestDatabase } from "./db.js";
 import { assertMatchesSchema } from "./schema.js";
 
 export type TestApp = {
   app: OpenAPIHono<AppEnv>;
+  metrics: Metrics;
   config: Config;
   writer: Writer;
   database: TestDatabase;
@@ -23,13 +26,16 @@ export type TestResponse = { status: number; headers: Headers; text: string; jso
 export async function createTestApp(env: Record<string, string> = {}, options: { database?: TestDatabase; clock?: () => Date } = {}): Promise<TestApp> {
   const config = parseConfig({ LOG_LEVEL: "silent", ...env });
   const database = options.database ?? (await createTestDatabase());
-  const writer = new Writer(database.db, { maxBatch: config.writerMaxBatch, maxQueue: config.writerMaxQueue });
+  const metrics = new Metrics();
+  const db = instrumentDb(database.db, metrics);
+  const writer = new Writer(db, { maxBatch: config.writerMaxBatch, maxQueue: config.writerMaxQueue, onBatch: observeBatch(metrics) });
   const app = createApp({
     config,
-    db: database.db,
+    db,
     writer,
     logger: createLogger(config.logLevel),
     clock: options.clock ?? (() => new Date()),
+    metrics,
     isMigrated: () => isMigrated(database.db),
   });
   const request = async (path: string, init?: RequestInit): Promise<TestResponse> => {
@@ -41,6 +47,7 @@ export async function createTestApp(env: Record<string, string> = {}, options: {
   };
   return {
     app,
+    metrics,
     config,
     writer,
     database,
