@@ -14,6 +14,7 @@ import { mountDocsRoutes } from "./http/docs.js";
 import { mountHealthRoutes } from "./http/health.js";
 import { mountCallbackRoutes } from "./ingest/routes.js";
 import type { Writer } from "./ingest/writer.js";
+import type { HygieneJobs } from "./services/hygiene.js";
 
 export type AppDeps = {
   config: Config;
@@ -24,6 +25,8 @@ export type AppDeps = {
   metrics: Metrics;
   /** True once migrations are applied (readiness). */
   isMigrated: () => Promise<boolean>;
+  /** Hygiene reports uploaded or classified in the background (a stop waits for them); default: the app's own. */
+  hygieneJobs?: HygieneJobs;
 };
 
 export type AppEnv = { Variables: AppVariables };

@@ -5,6 +5,7 @@
 //   parse [FILE...]       parse SMPP receipts / SMSC HLR strings, one JSON object per line
 //   keys create|list|revoke   API keys for /v1 (see cli/keys-command.ts)
 //   replay [--since T]    re-derive messages, events, numbers and rollups from the stored raw callbacks
+//   hygiene FILE [...]    classify a list of numbers (the hygiene report) and write the CSV
 //   openapi               print the OpenAPI document generated from the routes
 import { runParse } from "./cli/parse-command.js";
 
@@ -17,6 +18,9 @@ const USAGE = `usage: smsc-hub <command>
   keys list            list API keys, one JSON object per line (never the key itself)
   keys revoke ID       revoke an API key
   replay [--since T]   re-derive everything from the stored raw callbacks (T: RFC 3339, or <n>h/<n>d/<n>w ago)
+  hygiene FILE [--out FILE] [--max-age 30d] [--default-country RU] [--column NAME|N] [--excel]
+                       classify a list of numbers (CSV, .txt one a line, or .json) and write the result CSV
+                       (standard output when no --out); a progress bar on standard error on a terminal
   openapi              print the OpenAPI document (YAML)
 `;
 
@@ -36,6 +40,10 @@ async function run(argv: string[]): Promise<number> {
     case "replay": {
       const { runReplay } = await import("./cli/replay-command.js");
       return runReplay(args, { stdout: process.stdout, stderr: process.stderr });
+    }
+    case "hygiene": {
+      const { runHygiene } = await import("./cli/hygiene-command.js");
+      return runHygiene(args, { stdout: process.stdout, stderr: process.stderr });
     }
     case "parse":
       return runParse(args, { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr });

@@ -9,7 +9,9 @@ import { countActiveApiKeys } from "./db/queries/api-keys.js";
 import { isMigrated, migrate } from "./db/migrate.js";
 import type { Logger } from "./http/logger.js";
 import { Metrics } from "./http/metrics.js";
+import { RetentionSweeper } from "./ingest/retention.js";
 import { Writer } from "./ingest/writer.js";
+import { HYGIENE_UPLOAD_TIMEOUT_MS, HygieneJobs, startHygieneSweeps } from "./services/hygiene.js";
 
 /** Feeds the writer's batches into the batch-size and commit-time histograms. */
 export function observeBatch(metrics: Metrics): (info: { size: number; ms: number; ok: boolean }) => void {
@@ -108,10 +110,31 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     },
     onError: (err, context) => logger.error({ err: { message: (err as Error)?.message, code: (err as { code?: string })?.code } }, context),
   });
-  const app = createApp({ config, db, writer, logger, metrics, clock: () => new Date(), isMigrated: () => isMigrated(db) });
+  // Hygiene reports: uploads and classification running in the background; reports left running by a process that
+  // died end as failed, and expired ones are removed, now and every few minutes.
+  const hygieneJobs = new HygieneJobs();
+  const sweeps = startHygieneSweeps(db, {
+    clock: () => new Date(),
+    onSweep: (r) => (r.interrupted.length > 0 || r.expired > 0) && logger.info({ interrupted: r.interrupted, expired: r.expired }, "hygiene reports swept"),
+    onError: (err) => logger.error({ err: { message: (err as Error)?.message, code: (err as { code?: string })?.code } }, "hygiene report sweep failed"),
+  });
+  await sweeps.first;
+  const app = createApp({ config, db, writer, logger, metrics, clock: () => new Date(), isMigrated: () => isMigrated(db), hygieneJobs });
+
+  const retention =
+    config.retentionDays > 0
+      ? new RetentionSweeper(db, {
+          days: config.retentionDays,
+          onSweep: (removed) => logger.info({ removed }, "retention sweep"),
+          onError: (err) => logger.error({ err: { message: (err as Error).message } }, "retention sweep failed"),
+        })
+      : null;
+  retention?.start();
 
   const server: ServerType = await new Promise((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, () => resolve(s));
+    // A hygiene upload may take up to HYGIENE_UPLOAD_TIMEOUT_MS (Node's default gives a request 5 minutes).
+    const serverOptions = { requestTimeout: HYGIENE_UPLOAD_TIMEOUT_MS + 60_000 };
+    const s = serve({ fetch: app.fetch, hostname: config.host, port: config.port, serverOptions }, () => resolve(s));
     s.once("error", reject);
   });
   const port = (server.address() as AddressInfo).port;
@@ -122,6 +145,9 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     (stopping ??= (async () => {
       const http = server as Server;
       const closed = new Promise<void>((resolve) => http.close(() => resolve()));
+      // Running hygiene reports get a grace period; the rest end as failed ("interrupted"), which ends their uploads.
+      sweeps.stop();
+      const jobsStopped = hygieneJobs.stop(config.shutdownTimeoutMs / 3);
       // Keep-alive connections become idle once their in-flight request is answered: close them as they do.
       const sweeper = setInterval(() => http.closeIdleConnections(), 50);
       http.closeIdleConnections();
@@ -130,6 +156,8 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       } finally {
         clearInterval(sweeper);
       }
+      await jobsStopped;
+      await retention?.stop();
       await writer.drain();
       await db.close();
     })());

@@ -3,7 +3,7 @@ import type { MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { ProblemError } from "../http/problem.js";
 
-const STREAMED = new Set(["/v1/import/receipts"]);
+const STREAMED = new Set(["/v1/import/receipts", "/v1/reports/hygiene"]);
 
 export function apiBodyLimit(maxSize: number): MiddlewareHandler {
   const limit = bodyLimit({

@@ -5,11 +5,13 @@ import { isLoopbackHost } from "../config.js";
 import { ApiKeyCache, apiKeyAuth } from "./auth.js";
 import { apiBodyLimit } from "./body-limit.js";
 import { mountCallbackListRoute } from "./callbacks.js";
+import { mountErasureRoute } from "./erasure.js";
 import { mountImportRoute } from "./import.js";
 import { mountInboxRoutes } from "./inbox.js";
 import { mountIvrRoutes } from "./ivr.js";
 import { mountMessageRoutes } from "./messages.js";
 import { mountNumberRoutes } from "./numbers.js";
+import { mountReportRoutes } from "./reports.js";
 import { mountStatsErrorsRoute } from "./stats-errors.js";
 import { RateLimiter } from "./rate-limit.js";
 import { mountStatsRoutes } from "./stats.js";
@@ -35,5 +37,7 @@ export function mountApiRoutes(app: OpenAPIHono<AppEnv>, deps: AppDeps): void {
   mountNumberRoutes(app, deps);
   mountStatsErrorsRoute(app, deps);
   mountInboxRoutes(app, deps);
+  mountReportRoutes(app, deps);
+  mountErasureRoute(app, deps);
   mountIvrRoutes(app, deps);
 }

@@ -1,6 +1,7 @@
 // Opt-outs: the latest opt-out or opt-in word each number sent. A later message wins whatever order they arrive
 // in; at the same instant an opt-out wins.
 import type { Sql } from "../client.js";
+import { deleteSuppressions, findSuppressed, phoneHash } from "./erasure.js";
 
 export type OptOutRow = {
   phone: string;
@@ -15,6 +16,7 @@ export type OptOutRow = {
 /** Merge rows per phone first (one row per phone per statement). */
 export async function upsertOptOuts(tx: Sql, rows: readonly OptOutRow[], now: Date): Promise<void> {
   if (rows.length === 0) return;
+  await deleteSuppressions(tx, rows.filter((r) => !r.optedOut).map((r) => phoneHash(r.phone)));
   await tx.query(
     `INSERT INTO opt_outs AS o (phone, opted_out, word, message, event_at, account, callback_id, updated_at)
      SELECT phone, "optedOut", word, message, "eventAt", account, "callbackId", $2
@@ -29,14 +31,18 @@ export async function upsertOptOuts(tx: Sql, rows: readonly OptOutRow[], now: Da
   );
 }
 
-/** The numbers among `phones` that are opted out now. */
+/** The numbers among `phones` that are opted out now: by their opt-out row, or by an erased number's suppression. */
 export async function findOptedOut(db: Sql, phones: readonly string[]): Promise<Set<string>> {
   if (phones.length === 0) return new Set();
+  const unique = [...new Set(phones)];
   const rows = await db.query<{ phone: string }>(
     `SELECT phone FROM opt_outs WHERE opted_out AND phone IN (SELECT value FROM json_array_elements_text($1::text::json))`,
-    [JSON.stringify([...new Set(phones)])],
+    [JSON.stringify(unique)],
   );
-  return new Set(rows.map((r) => r.phone));
+  const out = new Set(rows.map((r) => r.phone));
+  const hashes = new Map(unique.filter((p) => !out.has(p)).map((p) => [phoneHash(p), p]));
+  for (const h of await findSuppressed(db, [...hashes.keys()])) out.add(hashes.get(h)!);
+  return out;
 }
 
 export type OptOutFilter = { after?: { eventAt: Date; phone: string } | undefined; limit: number };
