@@ -95,6 +95,7 @@ export const EnvSchema = z.object({
   API_BODY_LIMIT: positiveInt.default(4194304),
   WRITER_MAX_BATCH: positiveInt.default(1000),
   WRITER_MAX_QUEUE: positiveInt.default(10000),
+  WRITER_CONCURRENCY: positiveInt.default(2),
   API_RATE_PER_SEC: positiveInt.default(50),
   API_RATE_BURST: positiveInt.default(100),
   RETENTION_DAYS: nonNegativeInt.default(0),
@@ -129,6 +130,7 @@ export type Config = {
   apiBodyLimit: number;
   writerMaxBatch: number;
   writerMaxQueue: number;
+  writerConcurrency: number;
   apiRatePerSec: number;
   apiRateBurst: number;
   retentionDays: number;
@@ -200,6 +202,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     apiBodyLimit: e.API_BODY_LIMIT,
     writerMaxBatch: e.WRITER_MAX_BATCH,
     writerMaxQueue: e.WRITER_MAX_QUEUE,
+    writerConcurrency: e.WRITER_CONCURRENCY,
     apiRatePerSec: e.API_RATE_PER_SEC,
     apiRateBurst: e.API_RATE_BURST,
     retentionDays: e.RETENTION_DAYS,

@@ -104,6 +104,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   const writer = new Writer(db, {
     maxBatch: config.writerMaxBatch,
     maxQueue: config.writerMaxQueue,
+    concurrency: config.writerConcurrency,
     onBatch: (info) => {
       observeBatch(metrics)(info);
       logger.debug({ size: info.size, ms: Math.round(info.ms * 10) / 10, ok: info.ok }, "batch");

@@ -287,7 +287,7 @@ function phoneShare(records: readonly string[][], c: number): number {
   return values === 0 ? -1 : phones / values;
 }
 
-/** Over this share of phone-like values, a column "mostly looks like phone numbers". */
+/** From this share of phone-like values on, a column "mostly looks like phone numbers". */
 export const PHONE_SHARE = 0.5;
 
 /**
@@ -316,7 +316,7 @@ export function detectLayout(
     if (options.header === "none") return false;
     if (phoneHeaderRank(first[c] ?? "") > 0 && !looksLikePhone(first[c] ?? "")) return true;
     if (options.header === "by-name") return false;
-    return sample.length > 1 && !looksLikePhone(first[c] ?? "") && phoneShare(rest, c) > PHONE_SHARE;
+    return sample.length > 1 && !looksLikePhone(first[c] ?? "") && phoneShare(rest, c) >= PHONE_SHARE;
   };
   // One column: it is the phone column if anything in it looks like a phone; several: if most of it does.
   const need = width === 1 ? 0 : PHONE_SHARE;
@@ -345,10 +345,10 @@ export function detectLayout(
     const c = first.findIndex((h) => phoneHeaderRank(h) === rank && !looksLikePhone(h));
     if (c >= 0) return ok({ header: true, phoneColumn: c, columns: names(true) });
   }
-  // The first column whose values mostly look like phone numbers (the first row left out: it may be a header).
-  const rows = rest.length > 0 && width > 1 ? rest : sample;
+  // The first column whose values mostly look like phone numbers (with or without the first row: it may be a header).
+  const qualifies = (share: number) => (need === 0 ? share > 0 : share >= need);
   for (let c = 0; c < width; c++) {
-    if (phoneShare(rows, c) > need || (rest.length === 0 && looksLikePhone(first[c] ?? ""))) {
+    if (qualifies(phoneShare(sample, c)) || (rest.length > 0 && qualifies(phoneShare(rest, c)))) {
       const header = headerFor(c);
       return ok({ header, phoneColumn: c, columns: names(header) });
     }

@@ -358,7 +358,48 @@ function readDateField(values: Map<FieldName, string>, field: "submitDate" | "do
 // Parser.
 
 /** Parses one status line (HLR result or SMPP delivery receipt) into a record, or a typed error. */
+/**
+ * SMSC's HLR string exactly as its documentation writes it (the form nearly every HLR line takes): read with one
+ * anchored regular expression, which cannot backtrack (each group's class excludes the space that ends it). Any
+ * other line, or any variation of this one, goes to the general scanner, which gives the same record for these.
+ */
+const CANONICAL_HLR =
+  /^id:(\d{1,64}) stat:([A-Za-z]{1,32}) err:(\d{1,10}) imsi:(\d{0,20}) msc:(\d{0,20}) mcc:(\d{0,3}) mnc:(\d{0,3}) cn:([^ :\u0000-\u001f]*) net:([^ :\u0000-\u001f]*) rcn:([^ :\u0000-\u001f]*) rnet:([^ :\u0000-\u001f]*)$/;
+
+function parseCanonicalHlr(line: string): StatusRecord | null {
+  const m = CANONICAL_HLR.exec(line);
+  if (!m) return null;
+  const [cn, net, rcn, rnet] = [decodeFormValue(m[8]!), decodeFormValue(m[9]!), decodeFormValue(m[10]!), decodeFormValue(m[11]!)];
+  return {
+    id: m[1]!,
+    stat: m[2]!.toUpperCase(),
+    err: m[3]!,
+    submitDate: null,
+    doneDate: null,
+    sub: null,
+    dlvrd: null,
+    text: null,
+    imsi: m[4]!,
+    msc: m[5]!,
+    mcc: m[6]!,
+    mnc: m[7]!,
+    cn,
+    net,
+    rcn,
+    rnet,
+    roaming: rcn.trim() !== "" || rnet.trim() !== "",
+    extra: {},
+  };
+}
+
 export function parseStatusString(line: string): Parsed<StatusRecord> {
+  const canonical = parseCanonicalHlr(line);
+  if (canonical !== null) return ok(canonical);
+  return parseGeneral(line);
+}
+
+/** The general scanner: any order, any noise, both families of line. */
+export function parseGeneral(line: string): Parsed<StatusRecord> {
   const [start, end] = findContentBounds(line);
   if (start >= end) return fail("empty_line", STATUS_STRING_ERRORS.empty_line);
 

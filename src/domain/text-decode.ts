@@ -71,7 +71,7 @@ export function percentDecodeToBytes(input: string, plusIsSpace = true): Uint8Ar
 
 /** Percent-decodes a form or URL value: `%XX` bytes read as UTF-8, else windows-1251. */
 export function decodeFormValue(input: string, plusIsSpace = true): string {
-  // Fast path: nothing to decode.
-  if (input.indexOf("%") < 0 && (!plusIsSpace || input.indexOf("+") < 0)) return input;
+  // Fast paths: nothing to decode, or only `+` for spaces.
+  if (input.indexOf("%") < 0) return plusIsSpace && input.indexOf("+") >= 0 ? input.replaceAll("+", " ") : input;
   return decodeText(percentDecodeToBytes(input, plusIsSpace));
 }

@@ -30,6 +30,8 @@ type Pending = { record: CallbackRecord; resolve: (o: StoreOutcome) => void; rej
 export type WriterOptions = {
   maxBatch: number;
   maxQueue: number;
+  /** Batches written at once, each in its own transaction (default 1). */
+  concurrency?: number;
   /** How many times a batch is retried after a deadlock or serialization failure. */
   txRetries?: number;
   clock?: () => Date;
@@ -39,16 +41,19 @@ export type WriterOptions = {
 
 export class Writer {
   private queue: Pending[] = [];
-  private running = false;
+  private active = 0;
+  private starting = false;
   private closed = false;
   private idleWaiters: (() => void)[] = [];
   private readonly clock: () => Date;
+  private readonly concurrency: number;
 
   constructor(
     private readonly db: Database,
     private readonly options: WriterOptions,
   ) {
     this.clock = options.clock ?? (() => new Date());
+    this.concurrency = Math.max(1, options.concurrency ?? 1);
   }
 
   /** Requests waiting or being written. */
@@ -92,27 +97,37 @@ export class Writer {
   /** Stops taking new requests and waits until everything queued has been written. */
   async drain(): Promise<void> {
     this.closed = true;
-    if (!this.running && this.queue.length === 0) return;
+    if (this.active === 0 && !this.starting && this.queue.length === 0) return;
     await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
   }
 
+  /**
+   * Starts another lane when there is work and a free one. Each lane writes one batch at a time and takes the next
+   * as soon as its commit returns; with several lanes, requests that arrive while one batch commits go out in the
+   * next lane's transaction instead of waiting.
+   */
   private kick(): void {
-    if (this.running) return;
-    this.running = true;
+    if (this.starting || this.active >= this.concurrency || this.queue.length === 0) return;
+    this.starting = true;
     // Let the requests that arrive in this tick join the batch, then write.
-    setImmediate(() => void this.loop());
+    setImmediate(() => {
+      this.starting = false;
+      void this.lane();
+    });
   }
 
-  private async loop(): Promise<void> {
+  private async lane(): Promise<void> {
+    this.active++;
     try {
       while (this.queue.length > 0) {
         const batch = this.queue.splice(0, this.options.maxBatch);
+        this.kick(); // more queued than this batch took: another lane can start
         await this.writeBatch(batch);
       }
     } finally {
-      this.running = false;
+      this.active--;
       if (this.queue.length > 0) this.kick();
-      else for (const w of this.idleWaiters.splice(0)) w();
+      else if (this.active === 0) for (const w of this.idleWaiters.splice(0)) w();
     }
   }
 

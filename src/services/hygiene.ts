@@ -33,6 +33,7 @@ import {
   type StoredHygieneRow,
 } from "../db/queries/hygiene.js";
 import { findNumberVerdicts } from "../db/queries/verdicts.js";
+import { neutralizeCell } from "../http/csv.js";
 import {
   CsvRecordReader,
   decideAction,
@@ -329,7 +330,7 @@ async function sniff(src: AsyncIterator<Uint8Array>): Promise<{ encoding: Upload
     sample.set(h, at);
     at += h.length;
   }
-  const sniffed = sniffEncoding(sample);
+  const sniffed = sniffEncoding(sample.subarray(0, SNIFF_BYTES));
   if (!sniffed.ok) throw new HygieneInputError("bad_encoding", sniffed.error.message);
   async function* bytes(): AsyncGenerator<Uint8Array> {
     if (sample.length > 0) yield sample;
@@ -679,13 +680,17 @@ export function resultCells(row: StoredHygieneRow, width: number): string[] {
   ];
 }
 
-/** The result as CSV, a page at a time: every uploaded column, then the result columns. `excel`: BOM and `;`. */
+/**
+ * The result as CSV, a page at a time: every uploaded column, then the result columns. `excel`: BOM and `;`. A cell a
+ * spreadsheet would run as a formula gets a leading `'` (as in every CSV this service writes).
+ */
 export async function* resultCsv(db: Sql, report: StoredHygieneReport, options: { excel: boolean }): AsyncGenerator<string> {
   const input = reportInput(report)!;
   const width = input.columns.length;
   const format = { delimiter: options.excel ? ";" : ",", record_delimiter: options.excel ? "\r\n" : "\n" } as const;
-  yield (options.excel ? "\ufeff" : "") + stringify([[...input.columns, ...input.resultColumns]], format);
-  for await (const page of reportRows(db, report.id)) yield stringify(page.map((r) => resultCells(r, width)), format);
+  const safe = (cells: string[]) => cells.map((c) => neutralizeCell(c) as string);
+  yield (options.excel ? "\ufeff" : "") + stringify([safe([...input.columns, ...input.resultColumns])], format);
+  for await (const page of reportRows(db, report.id)) yield stringify(page.map((r) => safe(resultCells(r, width))), format);
 }
 
 export type RecheckOptions = { batchSize: number };

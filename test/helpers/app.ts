@@ -28,7 +28,7 @@ export async function createTestApp(env: Record<string, string> = {}, options: {
   const database = options.database ?? (await createTestDatabase());
   const metrics = new Metrics();
   const db = instrumentDb(database.db, metrics);
-  const writer = new Writer(db, { maxBatch: config.writerMaxBatch, maxQueue: config.writerMaxQueue, onBatch: observeBatch(metrics) });
+  const writer = new Writer(db, { maxBatch: config.writerMaxBatch, maxQueue: config.writerMaxQueue, concurrency: config.writerConcurrency, onBatch: observeBatch(metrics) });
   const app = createApp({
     config,
     db,
