@@ -4,7 +4,6 @@
 //   npm run bench                     all scenarios
 //   npm run bench -- ingest           one scenario
 //   npm run bench -- ingest --duration 10 --connections 200
-import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import autocannon from "autocannon";
@@ -12,43 +11,12 @@ import { createDb } from "../src/db/client.js";
 import { parseStatusString } from "../src/domain/status-string.js";
 import { decodeFormValue } from "../src/domain/text-decode.js";
 import { createServerDatabase } from "../test/helpers/db.js";
-import { ENTRY, freePort, ROOT } from "../test/helpers/server-process.js";
+import { benchHygiene } from "./hygiene.js";
+import { ENTRY, ROOT } from "../test/helpers/server-process.js";
 
-const args = process.argv.slice(2);
-const flag = (name: string, fallback: number) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : fallback;
-};
-const selected = args.filter((a, i) => !a.startsWith("--") && !(args[i - 1] ?? "").startsWith("--"));
-const duration = flag("duration", 10);
-
-type Row = { scenario: string; measured: string; value: number; baseline: number; ratio: number; aim: string; note?: string };
-const rows: Row[] = [];
-
-async function startProcess(command: string[], env: Record<string, string>): Promise<{ proc: ChildProcess; port: number }> {
-  const port = await freePort();
-  const proc = spawn(command[0]!, command.slice(1), { cwd: ROOT, env: { ...process.env, ...env, PORT: String(port), HOST: "127.0.0.1", LOG_LEVEL: "info" }, stdio: ["ignore", "pipe", "inherit"] });
-  await new Promise<void>((resolve, reject) => {
-    let out = "";
-    const timer = setTimeout(() => reject(new Error(`did not start: ${out}`)), 60_000);
-    proc.stdout!.on("data", (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('"msg":"listening"')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    proc.once("exit", (code) => reject(new Error(`exited ${code}: ${out}`)));
-  });
-  proc.stdout!.resume();
-  return { proc, port };
-}
-
-async function stopProcess(proc: ChildProcess): Promise<void> {
-  const exited = new Promise((r) => proc.once("exit", r));
-  proc.kill("SIGTERM");
-  await exited;
-}
+import { args, duration, rows, selected, startProcess, stopProcess } from "./support.js";
+import { benchLookup } from "./lookup.js";
+import { benchStats } from "./stats.js";
 
 /** Mixed callback bodies: 70% delivery statuses, 20% HLR results, 10% duplicates of earlier ones. */
 function bodyFor(n: number, run: string): { body: string; key: string } {
@@ -141,6 +109,27 @@ async function benchIngest(): Promise<void> {
   }
 }
 
+/** Acknowledged callbacks per second of the service on a fresh database, with extra environment. */
+async function serviceIngestRate(connections: number, env: Record<string, string>, run: string): Promise<number> {
+  const database = await createServerDatabase(process.env.DATABASE_URL!);
+  try {
+    const service = await startProcess([process.execPath, ENTRY], { DATABASE_URL: database.url, ...env });
+    try {
+      return (await load(service.port, connections, run)).rps;
+    } finally {
+      await stopProcess(service.proc);
+    }
+  } finally {
+    await database.drop();
+  }
+}
+
+async function benchRollups(): Promise<void> {
+  const on = await serviceIngestRate(200, {}, "rollon");
+  const off = await serviceIngestRate(200, { ROLLUP_MAINTENANCE: "false" }, "rolloff");
+  rows.push({ scenario: "rollup upkeep, 200 connections", measured: "callbacks/s, rollups kept", value: on, baseline: off, ratio: on / off, aim: "≥ 0.8", note: `rollups off: ${Math.round(off)}/s` });
+}
+
 async function benchParser(): Promise<void> {
   const lines = Array.from(
     { length: 200_000 },
@@ -169,12 +158,12 @@ async function benchParser(): Promise<void> {
   rows.push({ scenario: "parser, SMSC HLR strings", measured: "lines/s", value: parserRate, baseline: regexRate, ratio: parserRate / regexRate, aim: "≥ 1" });
 }
 
-const scenarios: Record<string, () => Promise<void>> = { ingest: benchIngest, parser: benchParser };
+const scenarios: Record<string, () => Promise<void>> = { ingest: benchIngest, rollups: benchRollups, parser: benchParser, lookup: benchLookup, stats: benchStats, hygiene: benchHygiene };
 
 async function main(): Promise<void> {
   const names = selected.length > 0 ? selected : Object.keys(scenarios);
   for (const name of names) if (!scenarios[name]) throw new Error(`unknown scenario "${name}" (have: ${Object.keys(scenarios).join(", ")})`);
-  if (names.includes("ingest")) {
+  if (names.some((n) => n !== "parser")) {
     if (!process.env.DATABASE_URL) {
       process.stderr.write("npm run bench needs DATABASE_URL (a PostgreSQL server)\n");
       process.exit(2);

@@ -96,6 +96,7 @@ export const EnvSchema = z.object({
   WRITER_MAX_BATCH: positiveInt.default(1000),
   WRITER_MAX_QUEUE: positiveInt.default(10000),
   WRITER_CONCURRENCY: positiveInt.default(2),
+  ROLLUP_MAINTENANCE: bool.default(true),
   API_RATE_PER_SEC: positiveInt.default(50),
   API_RATE_BURST: positiveInt.default(100),
   RETENTION_DAYS: nonNegativeInt.default(0),
@@ -131,6 +132,8 @@ export type Config = {
   writerMaxBatch: number;
   writerMaxQueue: number;
   writerConcurrency: number;
+  /** Keep delivery statistics current as callbacks arrive (off only to measure their cost). */
+  rollupMaintenance: boolean;
   apiRatePerSec: number;
   apiRateBurst: number;
   retentionDays: number;
@@ -203,6 +206,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     writerMaxBatch: e.WRITER_MAX_BATCH,
     writerMaxQueue: e.WRITER_MAX_QUEUE,
     writerConcurrency: e.WRITER_CONCURRENCY,
+    rollupMaintenance: e.ROLLUP_MAINTENANCE,
     apiRatePerSec: e.API_RATE_PER_SEC,
     apiRateBurst: e.API_RATE_BURST,
     retentionDays: e.RETENTION_DAYS,

@@ -105,6 +105,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     maxBatch: config.writerMaxBatch,
     maxQueue: config.writerMaxQueue,
     concurrency: config.writerConcurrency,
+    rollups: config.rollupMaintenance,
     onBatch: (info) => {
       observeBatch(metrics)(info);
       logger.debug({ size: info.size, ms: Math.round(info.ms * 10) / 10, ok: info.ok }, "batch");

@@ -8,8 +8,12 @@ import { applyRollupDeltas } from "../db/queries/rollups.js";
 
 export type MessageChange = { id: number; account: string; before: MessageState; state: MessageState };
 
-export async function applyMessageChanges(tx: Sql, changes: readonly MessageChange[], now: Date): Promise<void> {
+/** `rollups: false` leaves statistics unmaintained: only for measuring what their upkeep costs (ROLLUP_MAINTENANCE). */
+export type DeriveOptions = { rollups?: boolean };
+
+export async function applyMessageChanges(tx: Sql, changes: readonly MessageChange[], now: Date, options: DeriveOptions = {}): Promise<void> {
   await updateMessages(tx, changes, now);
+  if (options.rollups === false) return;
   await applyRollupDeltas(
     tx,
     // A message that could not be placed in time yet (no status, not registered) counted nowhere before.

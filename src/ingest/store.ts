@@ -18,7 +18,7 @@ import {
 import { insertStatusEvents, lockMessages, type MessageKey } from "../db/queries/messages.js";
 import { findNumberOperators, upsertNumbers, type NumberUpdate } from "../db/queries/numbers.js";
 import { upsertOptOuts, type OptOutRow } from "../db/queries/opt-outs.js";
-import { applyMessageChanges, type MessageChange } from "./message-changes.js";
+import { applyMessageChanges, type DeriveOptions, type MessageChange } from "./message-changes.js";
 
 /** A received callback, ready to store: what arrived, and what it means. */
 export type CallbackRecord = {
@@ -76,7 +76,7 @@ function toCallbackRow(record: CallbackRecord, i: number, storeError?: { code: s
  * Stores the records and their derived rows in the transaction `tx`. Returns, per record, whether it was new.
  * Records with the same dedupe key are merged: the first is stored, the others are duplicates.
  */
-export async function storeCallbacks(tx: Sql, records: readonly CallbackRecord[], now: Date): Promise<StoreOutcome[]> {
+export async function storeCallbacks(tx: Sql, records: readonly CallbackRecord[], now: Date, options: DeriveOptions = {}): Promise<StoreOutcome[]> {
   const rows = records.map((r, i) => toCallbackRow(r, i));
   const firstByKey = new Map<string, number>();
   const unique: CallbackRow[] = [];
@@ -95,7 +95,7 @@ export async function storeCallbacks(tx: Sql, records: readonly CallbackRecord[]
   const stored = records
     .map((record, i) => ({ record, callbackId: ids.get(i) ?? null, i }))
     .filter((s): s is { record: CallbackRecord; callbackId: number; i: number } => outcomes[s.i] === "stored" && s.callbackId !== null);
-  await storeDerived(tx, stored, now);
+  await storeDerived(tx, stored, now, options);
   return outcomes;
 }
 
@@ -108,7 +108,7 @@ export async function storeRawOnly(tx: Sql, record: CallbackRecord, error: { cod
 export type Stored = { record: CallbackRecord; callbackId: number };
 
 /** Writes everything derived from stored callbacks. Idempotent: deriving the same callback again changes nothing. */
-export async function storeDerived(tx: Sql, stored: readonly Stored[], now: Date): Promise<void> {
+export async function storeDerived(tx: Sql, stored: readonly Stored[], now: Date, options: DeriveOptions = {}): Promise<void> {
   const statuses: { s: Stored; u: StatusUpdate }[] = [];
   for (const s of stored) {
     const u = s.record.normalized.status;
@@ -200,7 +200,7 @@ export async function storeDerived(tx: Sql, stored: readonly Stored[], now: Date
         }
       }
     }
-    await applyMessageChanges(tx, changed, now);
+    await applyMessageChanges(tx, changed, now, options);
   }
 
   for (const s of stored) if (s.record.normalized.status === null) numberFor(s);

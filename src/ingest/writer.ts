@@ -32,6 +32,8 @@ export type WriterOptions = {
   maxQueue: number;
   /** Batches written at once, each in its own transaction (default 1). */
   concurrency?: number;
+  /** Keep statistics rollups current (default true; off only to measure what they cost). */
+  rollups?: boolean;
   /** How many times a batch is retried after a deadlock or serialization failure. */
   txRetries?: number;
   clock?: () => Date;
@@ -136,7 +138,7 @@ export class Writer {
     const retries = this.options.txRetries ?? 3;
     for (let attempt = 0; ; attempt++) {
       try {
-        const outcomes = await this.db.transaction((tx) => storeCallbacks(tx, batch.map((p) => p.record), this.clock()));
+        const outcomes = await this.db.transaction((tx) => storeCallbacks(tx, batch.map((p) => p.record), this.clock(), { rollups: this.options.rollups ?? true }));
         this.options.onBatch?.({ size: batch.length, ms: performance.now() - started, ok: true });
         batch.forEach((p, i) => p.resolve(outcomes[i]!));
         return;
@@ -164,7 +166,7 @@ export class Writer {
     let lastError: unknown;
     for (let attempt = 0; attempt <= retries; attempt++) {
       try {
-        const [outcome] = await this.db.transaction((tx) => storeCallbacks(tx, [p.record], this.clock()));
+        const [outcome] = await this.db.transaction((tx) => storeCallbacks(tx, [p.record], this.clock(), { rollups: this.options.rollups ?? true }));
         p.resolve(outcome!);
         return;
       } catch (err) {

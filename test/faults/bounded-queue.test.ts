@@ -2,9 +2,10 @@
 // retries), /readyz fails while the queue is full, the process's memory stays bounded, nothing acknowledged is lost,
 // and once the database is fast again callbacks get 200 without a restart.
 //
-// The service (dist/main.js, its own process) runs with WRITER_MAX_QUEUE=50 and WRITER_MAX_BATCH=10 and reaches its
-// database through a proxy that can add latency. Two ways of being slow: a lock that stops the writer outright
-// (LOCK TABLE callback_keys from another connection), and latency on every round trip to Postgres.
+// The service (dist/main.js, its own process) runs with WRITER_MAX_QUEUE=50, WRITER_MAX_BATCH=10 and two writer
+// lanes (WRITER_CONCURRENCY=2), and reaches its database through a proxy that can add latency. Two ways of being
+// slow: a lock that stops the writer outright (LOCK TABLE callback_keys from another connection), and latency on
+// every round trip to Postgres.
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Database } from "../../src/db/client.js";
@@ -15,6 +16,8 @@ import { MB, rssBytes, sampleRss, sleep, stopServer, until } from "./support/pro
 
 const MAX_QUEUE = 50;
 const MAX_BATCH = 10;
+/** Writer lanes: each holds one batch being written, outside the queue. */
+const LANES = 2;
 const FLOOD = 2000;
 const MAX_RSS_GROWTH = 150 * MB;
 
@@ -70,7 +73,7 @@ describe("bounded writer queue", () => {
     const viaProxy = new URL(directUrl);
     viaProxy.hostname = "127.0.0.1";
     viaProxy.port = String(proxy.port);
-    server = await startServerProcess({ ...store.env, DATABASE_URL: viaProxy.toString(), WRITER_MAX_QUEUE: String(MAX_QUEUE), WRITER_MAX_BATCH: String(MAX_BATCH) });
+    server = await startServerProcess({ ...store.env, DATABASE_URL: viaProxy.toString(), WRITER_MAX_QUEUE: String(MAX_QUEUE), WRITER_MAX_BATCH: String(MAX_BATCH), WRITER_CONCURRENCY: String(LANES) });
     db = await store.open();
     for (let i = 0; i < 20; i++) expect((await send("WARM")).status).toBe(200);
   });
@@ -83,7 +86,7 @@ describe("bounded writer queue", () => {
     await store?.drop();
   });
 
-  it("answers 503 with Retry-After while a lock stops the writer, holds at most queue + batch requests, and recovers", async () => {
+  it("answers 503 with Retry-After while a lock stops the writer, holds at most queue + lanes × batch requests, and recovers", async () => {
     const pid = server.proc.pid!;
     const baseline = rssBytes(pid);
     const locker = postgres(directUrl, { max: 1, onnotice: () => {} });
@@ -105,8 +108,8 @@ describe("bounded writer queue", () => {
       const flooded = outcomes.length;
       const answered = () => outcomes.length - flooded;
 
-      // Everything but what the writer holds (one batch being written, a full queue) is answered while locked.
-      await until(() => answered() >= FLOOD - (MAX_QUEUE + MAX_BATCH), 30_000, "answers while the database is locked");
+      // Everything but what the writer holds (a batch being written per lane, a full queue) is answered while locked.
+      await until(() => answered() >= FLOOD - (MAX_QUEUE + LANES * MAX_BATCH), 30_000, "answers while the database is locked");
       const ready = await readiness();
       const whileLocked = outcomes.slice(flooded);
       console.log(`locked: ${answered()} of ${FLOOD} answered in ${Date.now() - lockedAt} ms; /readyz ${JSON.stringify(ready)}`);

@@ -479,9 +479,14 @@ describe("hostile input", () => {
     const rss = rssBytes(server.proc.pid!);
     console.log(`RSS: baseline ${(baselineRss / MB).toFixed(1)} MB, now ${(rss / MB).toFixed(1)} MB`);
     expect(rss - baselineRss).toBeLessThan(MAX_RSS_GROWTH);
-    const log = server.output();
-    expect(log).not.toContain('"msg":"unhandled error"');
-    expect(log.match(/"status":5\d\d/g) ?? []).toEqual([]);
+    // Nothing reached the error handler as unexpected, and no request was answered 5xx (raw-socket cases included).
+    const lines = server.output().split("\n");
+    const unhandled = lines.filter((l) => l.includes('"msg":"unhandled error"')).map((l) => {
+      const e = JSON.parse(l) as { err?: { name?: string; message?: string; stack?: string } };
+      return `${e.err?.name}: ${e.err?.message} ${(e.err?.stack ?? "").split("\n")[1]?.trim() ?? ""}`;
+    });
+    expect(unhandled).toEqual([]);
+    expect(lines.filter((l) => /"status":5\d\d/.test(l)).map((l) => l.slice(0, 300))).toEqual([]);
 
     expect(legit.failures).toEqual([]);
     const acked = legit.acknowledged;

@@ -42,7 +42,7 @@ export async function insertSuppression(tx: Sql, phoneHash: string, now: Date): 
 export async function findSuppressed(db: Sql, hashes: readonly string[]): Promise<Set<string>> {
   if (hashes.length === 0) return new Set();
   const rows = await db.query<{ phone_hash: string }>(
-    "SELECT phone_hash FROM suppressions WHERE phone_hash IN (SELECT value FROM json_array_elements_text($1::text::json))",
+    "SELECT phone_hash FROM suppressions WHERE phone_hash = ANY(ARRAY(SELECT json_array_elements_text($1::text::json)))",
     [JSON.stringify([...new Set(hashes)])],
   );
   return new Set(rows.map((r) => r.phone_hash));
@@ -51,5 +51,5 @@ export async function findSuppressed(db: Sql, hashes: readonly string[]): Promis
 /** An opt-in after erasure lifts the suppression (the subscriber asked for messages again). */
 export async function deleteSuppressions(tx: Sql, hashes: readonly string[]): Promise<void> {
   if (hashes.length === 0) return;
-  await tx.query("DELETE FROM suppressions WHERE phone_hash IN (SELECT value FROM json_array_elements_text($1::text::json))", [JSON.stringify([...new Set(hashes)])]);
+  await tx.query("DELETE FROM suppressions WHERE phone_hash = ANY(ARRAY(SELECT json_array_elements_text($1::text::json)))", [JSON.stringify([...new Set(hashes)])]);
 }

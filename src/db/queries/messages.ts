@@ -139,7 +139,7 @@ export async function findPhonesBySmscIds(db: Sql, account: string, smscIds: rea
   if (smscIds.length === 0) return result;
   const rows = await db.query<{ smsc_id: string; phone: string }>(
     `SELECT smsc_id, phone FROM messages
-     WHERE account = $1 AND smsc_id IN (SELECT value FROM json_array_elements_text($2::text::json))
+     WHERE account = $1 AND smsc_id = ANY(ARRAY(SELECT json_array_elements_text($2::text::json)))
      ORDER BY smsc_id, phone`,
     [account, JSON.stringify([...new Set(smscIds)])],
   );

@@ -82,7 +82,7 @@ export async function findNumberOperators(db: Sql, phones: readonly string[]): P
   if (phones.length === 0) return result;
   const rows = await db.query<{ phone: string; mcc: string | null; mnc: string | null }>(
     `SELECT DISTINCT ON (phone) phone, mcc, mnc FROM hlr_results
-     WHERE phone IN (SELECT value FROM json_array_elements_text($1::text::json)) AND mcc IS NOT NULL
+     WHERE phone = ANY(ARRAY(SELECT json_array_elements_text($1::text::json))) AND mcc IS NOT NULL
      ORDER BY phone, event_at DESC, id DESC`,
     [JSON.stringify([...new Set(phones)])],
   );

@@ -36,7 +36,7 @@ export async function findOptedOut(db: Sql, phones: readonly string[]): Promise<
   if (phones.length === 0) return new Set();
   const unique = [...new Set(phones)];
   const rows = await db.query<{ phone: string }>(
-    `SELECT phone FROM opt_outs WHERE opted_out AND phone IN (SELECT value FROM json_array_elements_text($1::text::json))`,
+    `SELECT phone FROM opt_outs WHERE opted_out AND phone = ANY(ARRAY(SELECT json_array_elements_text($1::text::json)))`,
     [JSON.stringify(unique)],
   );
   const out = new Set(rows.map((r) => r.phone));

@@ -26,7 +26,7 @@ export async function findNumberFacts(db: Sql, phones: readonly string[]): Promi
     `SELECT phone, country_iso, mcc, mnc, imsi, msc, network, roaming, roaming_country, roaming_network, last_hlr_at,
             delivered_count, failed_count, last_delivered_at
      FROM numbers
-     WHERE phone IN (SELECT value FROM json_array_elements_text($1::text::json))`,
+     WHERE phone = ANY(ARRAY(SELECT json_array_elements_text($1::text::json)))`,
     [phonesJson(phones)],
   );
   for (const r of rows) {

@@ -1,0 +1,14 @@
+// The number-lookup benchmark's baseline: bare Hono on @hono/node-server plus one prepared SELECT of the number's
+// row by phone (postgres.js), answered as JSON.
+import { serve } from "@hono/node-server";
+import { Hono } from "hono";
+import postgres from "postgres";
+
+const sql = postgres(process.env.DATABASE_URL!, { max: 10, onnotice: () => {} });
+const app = new Hono();
+app.get("/v1/numbers/:phone", async (c) => {
+  const rows = await sql`SELECT * FROM numbers WHERE phone = ${c.req.param("phone")}`;
+  return c.json(rows[0] ?? null);
+});
+serve({ fetch: app.fetch, hostname: "127.0.0.1", port: Number(process.env.PORT) }, () => process.stdout.write('{"msg":"listening"}\n'));
+process.on("SIGTERM", () => void sql.end({ timeout: 1 }).then(() => process.exit(0)));
