@@ -25,9 +25,10 @@ export function recordOf(r: RawCallback, config: Config): CallbackRecord {
   const source = sourceOf(r);
   let fields = r.fields;
   let normalizedFrom: { fields: Record<string, string>; bytes: Uint8Array; contentType: string | null } = { fields: r.fields, bytes: new Uint8Array(0), contentType: null };
-  if (r.rawBody !== null && r.error !== null && BODY_ERRORS.has(r.error)) {
+  const rawBody = r.rawBodyBase64 === null ? null : new Uint8Array(Buffer.from(r.rawBodyBase64, "base64"));
+  if (rawBody !== null && r.error !== null && BODY_ERRORS.has(r.error)) {
     // The stored fields are the query's; read the body again.
-    normalizedFrom = { fields: r.rawQuery !== null ? parseQueryString(r.rawQuery) : r.fields, bytes: r.rawBody, contentType: r.contentType };
+    normalizedFrom = { fields: r.rawQuery !== null ? parseQueryString(r.rawQuery) : r.fields, bytes: rawBody, contentType: r.contentType };
   }
   const { clean, normalized } = interpretCallback(normalizedFrom.fields, normalizedFrom.bytes, normalizedFrom.contentType, source, r.receivedAt, config.normalize);
   fields = clean.fields;
@@ -39,7 +40,7 @@ export function recordOf(r: RawCallback, config: Config): CallbackRecord {
     contentType: r.contentType,
     sourceAddress: r.sourceAddress,
     fields,
-    rawBody: r.rawBody,
+    rawBody,
     rawQuery: r.rawQuery,
     receivedAt: r.receivedAt,
     signature: r.signature as CallbackRecord["signature"],

@@ -95,8 +95,7 @@ export type StoredCallback = {
 /** Stored callbacks, newest first. */
 export async function listCallbacks(db: Sql, f: CallbackFilter): Promise<StoredCallback[]> {
   const rows = await db.query<Record<string, unknown>>(
-    `SELECT id::text AS id, account, kind, method, route, content_type, source_address, fields,
-            encode(raw_body, 'base64') AS raw_body, raw_query, received_at, phone, smsc_id, signature, error, error_detail
+    `SELECT ${CALLBACK_COLUMNS}
      FROM callbacks
      WHERE received_at >= $1 AND received_at < $2
        AND ($3::text IS NULL OR kind = $3)
@@ -119,7 +118,15 @@ export async function listCallbacks(db: Sql, f: CallbackFilter): Promise<StoredC
       f.limit,
     ],
   );
-  return rows.map((r) => ({
+  return rows.map(callbackFromRow);
+}
+
+/** The columns `callbackFromRow` reads. */
+export const CALLBACK_COLUMNS = `id::text AS id, account, kind, method, route, content_type, source_address, fields,
+  encode(raw_body, 'base64') AS raw_body, raw_query, received_at, phone, smsc_id, signature, error, error_detail`;
+
+export function callbackFromRow(r: Record<string, unknown>): StoredCallback {
+  return {
     id: Number(r.id),
     account: r.account as string,
     kind: r.kind as string,
@@ -136,5 +143,5 @@ export async function listCallbacks(db: Sql, f: CallbackFilter): Promise<StoredC
     signature: (r.signature as string | null) ?? null,
     error: (r.error as string | null) ?? null,
     errorDetail: (r.error_detail as string | null) ?? null,
-  }));
+  };
 }

@@ -1,48 +1,21 @@
 // Reading stored callbacks back for replay, and writing what a replay learned about them.
 import type { Sql } from "../client.js";
+import { CALLBACK_COLUMNS, callbackFromRow, type StoredCallback } from "./callbacks.js";
 
-export type RawCallback = {
-  id: number;
-  account: string;
-  kind: string;
-  method: string;
-  route: string;
-  contentType: string | null;
-  sourceAddress: string | null;
-  fields: Record<string, string>;
-  rawBody: Uint8Array | null;
-  rawQuery: string | null;
-  receivedAt: Date;
-  signature: string | null;
-  error: string | null;
-};
+/** A stored callback, as replay reads it back. */
+export type RawCallback = StoredCallback;
 
 /** Stored callbacks in id order, after `afterId`, received since `since`. */
 export async function readCallbacks(db: Sql, q: { afterId: number; since: Date | null; limit: number }): Promise<RawCallback[]> {
   const rows = await db.query<Record<string, unknown>>(
-    `SELECT id::text AS id, account, kind, method, route, content_type, source_address, fields,
-            encode(raw_body, 'base64') AS raw_body, raw_query, received_at, signature, error
+    `SELECT ${CALLBACK_COLUMNS}
      FROM callbacks
      WHERE id > $1 AND ($2::timestamptz IS NULL OR received_at >= $2)
      ORDER BY id
      LIMIT $3`,
     [q.afterId, q.since, q.limit],
   );
-  return rows.map((r) => ({
-    id: Number(r.id),
-    account: r.account as string,
-    kind: r.kind as string,
-    method: r.method as string,
-    route: r.route as string,
-    contentType: (r.content_type as string | null) ?? null,
-    sourceAddress: (r.source_address as string | null) ?? null,
-    fields: r.fields as Record<string, string>,
-    rawBody: r.raw_body === null || r.raw_body === undefined ? null : new Uint8Array(Buffer.from(String(r.raw_body), "base64")),
-    rawQuery: (r.raw_query as string | null) ?? null,
-    receivedAt: new Date(r.received_at as string | Date),
-    signature: (r.signature as string | null) ?? null,
-    error: (r.error as string | null) ?? null,
-  }));
+  return rows.map(callbackFromRow);
 }
 
 export type Reclassification = {
