@@ -31,6 +31,15 @@ CREATE TABLE "hygiene_rows" (
 	CONSTRAINT "hygiene_rows_report_id_row_no_pk" PRIMARY KEY("report_id","row_no")
 );
 --> statement-breakpoint
+CREATE TABLE "import_lines" (
+	"import_id" text NOT NULL,
+	"line_no" integer NOT NULL,
+	"smsc_id" text NOT NULL,
+	"receipt" text NOT NULL,
+	"created_at" timestamp with time zone NOT NULL,
+	CONSTRAINT "import_lines_import_id_line_no_pk" PRIMARY KEY("import_id","line_no")
+);
+--> statement-breakpoint
 CREATE TABLE "suppressions" (
 	"phone_hash" text PRIMARY KEY NOT NULL,
 	"created_at" timestamp with time zone NOT NULL

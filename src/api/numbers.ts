@@ -20,7 +20,7 @@ import {
 import { findNumberVerdicts } from "../db/queries/verdicts.js";
 import { listTimeline, type TimelineRow } from "../db/queries/timeline.js";
 import { ProblemError } from "../http/problem.js";
-import { commonProblems, CursorSchema, decodeCursor, encodeCursor, iso, LimitSchema, problem } from "./schemas.js";
+import { commonProblems, CursorSchema, decodeCursor, encodeCursor, iso, LimitSchema, problem, TimestampSchema } from "./schemas.js";
 
 export const MAX_LOOKUP_NUMBERS = 10_000;
 
@@ -175,7 +175,7 @@ const TimelineSchema = z.object({ items: z.array(TimelineItemSchema), next_curso
 
 const TimelineQuerySchema = z.object({ default_country: VerdictQuerySchema.shape.default_country, limit: LimitSchema, cursor: CursorSchema });
 
-const TimelineCursorSchema = z.object({ at: z.string().regex(/^\d{4}-\d\d-\d\dT[\d:.]+Z$/), rank: z.number().int().min(0).max(9), id: z.number().int() });
+const TimelineCursorSchema = z.object({ at: TimestampSchema, rank: z.number().int().min(0).max(9), id: z.number().int() });
 
 // ---- mapping ------------------------------------------------------------------------------------------------------
 

@@ -18,9 +18,9 @@ import {
   recheckLines,
   reportChanges,
   reportInput,
-  reportRows,
   reportSummary,
   resultCsv,
+  resultJson,
   startHygieneReport,
   type HygieneUpload,
 } from "../services/hygiene.js";
@@ -258,34 +258,6 @@ function streamed(pieces: AsyncGenerator<string>, headers: Record<string, string
   return new Response(body, { status: 200, headers });
 }
 
-async function* resultJson(deps: AppDeps, report: StoredHygieneReport): AsyncGenerator<string> {
-  const input = reportInput(report)!;
-  yield `{"report_id":${JSON.stringify(report.id)},"columns":${JSON.stringify(input.columns)},"items":[`;
-  let first = true;
-  for await (const page of reportRows(deps.db, report.id)) {
-    const parts = page.map((r) =>
-      JSON.stringify({
-        row: r.rowNo,
-        cells: r.cells,
-        e164: r.phone === null ? null : `+${r.phone}`,
-        phone_error: r.phoneError,
-        duplicate_of: r.duplicateOf,
-        verdict: r.verdict,
-        reason: r.reason,
-        evidence_at: iso(r.evidenceAt),
-        operator: r.operator,
-        country: r.country,
-        roaming: r.roaming,
-        opted_out: r.optedOut,
-        action: r.action,
-      }),
-    );
-    yield (first ? "" : ",") + parts.join(",");
-    first = false;
-  }
-  yield "]}";
-}
-
 const DIFF_COLUMNS = ["e164", "old_verdict", "new_verdict", "old_action", "new_action"] as const;
 
 async function* diffJson(deps: AppDeps, id: string, against: string): AsyncGenerator<string> {
@@ -494,7 +466,7 @@ export function mountReportRoutes(app: OpenAPIHono<AppEnv>, deps: AppDeps): void
           "content-disposition": `attachment; filename="${name}"`,
         }) as never;
       }
-      return streamed(resultJson(deps, report), { "content-type": "application/json" }) as never;
+      return streamed(resultJson(deps.db, report), { "content-type": "application/json" }) as never;
     },
   );
 

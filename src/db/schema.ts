@@ -373,3 +373,19 @@ export const suppressions = pgTable("suppressions", {
   phoneHash: text("phone_hash").primaryKey(),
   createdAt: tstz("created_at").notNull(),
 });
+
+/**
+ * Receipt-import lines without a phone, staged while the file streams in and matched after it (so an import's memory
+ * does not grow with the file). Rows of an import are deleted when it ends.
+ */
+export const importLines = pgTable(
+  "import_lines",
+  {
+    importId: text("import_id").notNull(),
+    lineNo: integer("line_no").notNull(),
+    smscId: text("smsc_id").notNull(),
+    receipt: text("receipt").notNull(),
+    createdAt: tstz("created_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.importId, t.lineNo] })],
+);

@@ -415,13 +415,12 @@ export function progressOf(r: { rowsDone: number; totalRows: number | null; star
 
 // ---- summary ------------------------------------------------------------------------------------------------------
 
-/** One group of classified rows, as counted per batch. */
+/** Rows of one kind, as classified (before duplicates are known). */
 export type SummaryGroup = {
   verdict: string | null;
   action: string | null;
   operator: string | null;
   country: string | null;
-  duplicate: boolean;
   malformed: boolean;
   optedOut: boolean;
   rows: number;
@@ -443,7 +442,10 @@ export type Summary = {
   byCountry: { country: string | null; rows: number }[];
 };
 
-/** Adds batches' counts up into a report's summary. */
+/**
+ * Adds a report's rows up into its summary: each row as it is classified, then the duplicates once they are known
+ * (a duplicate keeps its verdict, operator and country; its action becomes `drop`).
+ */
 export class SummaryCounter {
   private rows = 0;
   private malformed = 0;
@@ -458,13 +460,21 @@ export class SummaryCounter {
     const bump = <K>(m: Map<K, number>, k: K) => m.set(k, (m.get(k) ?? 0) + g.rows);
     this.rows += g.rows;
     if (g.malformed) this.malformed += g.rows;
-    if (g.duplicate) this.duplicates += g.rows;
     if (g.optedOut) this.optedOut += g.rows;
     if (g.verdict !== null) bump(this.verdicts, g.verdict);
     if (g.action !== null) bump(this.actions, g.action);
     if (!g.malformed) {
       bump(this.operators, g.operator);
       bump(this.countries, g.country);
+    }
+  }
+
+  /** Duplicates found after the rows were counted, by the action they had before they became `drop`. */
+  addDuplicates(byFormerAction: readonly { action: string; rows: number }[]): void {
+    for (const { action, rows } of byFormerAction) {
+      this.duplicates += rows;
+      this.actions.set(action, (this.actions.get(action) ?? 0) - rows);
+      this.actions.set("drop", (this.actions.get("drop") ?? 0) + rows);
     }
   }
 

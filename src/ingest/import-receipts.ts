@@ -1,10 +1,13 @@
 // Bulk import of status strings: `phone<TAB>status string`, or the status string alone (matched to the one message
 // of the account with that id). Each usable line is stored through the writer as if it had arrived as a callback,
 // so importing the same file twice changes nothing: lines with a phone are stored as they stream in; lines without
-// one wait until the whole file is stored, so that they match the same messages on every run.
+// one are staged in the database and matched after the whole file is stored, so that they match the same messages
+// on every run, and memory stays flat however large the file.
+import { randomUUID } from "node:crypto";
 import { normalizeCallback, type NormalizeOptions } from "../domain/callback.js";
 import { splitLines } from "../domain/lines.js";
 import { parseStatusString } from "../domain/status-string.js";
+import { dropImportLines, readImportLines, stageImportLines, type StagedLine } from "../db/queries/import-lines.js";
 import { findPhonesBySmscIds } from "../db/queries/messages.js";
 import type { Sql } from "../db/client.js";
 import type { CallbackRecord } from "./store.js";
@@ -82,36 +85,60 @@ export async function importReceipts(deps: ImportDeps, account: string, body: As
     await store(matched);
   };
 
+  // Lines without a phone are staged in the database as they stream in (memory stays flat), and matched once the
+  // whole file is stored; the staging rows go when the import ends, however it ends.
+  const importId = randomUUID();
   let withPhone: Line[] = [];
-  const withoutPhone: (Line & { id: string })[] = [];
-  let lineNo = 0;
-  for await (const raw of splitLines(body, MAX_LINE_BYTES)) {
-    lineNo++;
-    if (!raw.ok) {
-      result.received++;
-      reject(lineNo, "line_too_long", `the line has ${raw.bytes} bytes; at most ${MAX_LINE_BYTES}`);
-      continue;
-    }
-    const text = raw.text.replaceAll("\u0000", "").trim();
-    if (text === "") continue;
-    result.received++;
-    const tab = text.indexOf("\t");
-    const phone = tab >= 0 ? text.slice(0, tab).trim() || null : null;
-    const receipt = tab >= 0 ? text.slice(tab + 1) : text;
-    if (phone !== null) {
-      withPhone.push({ line: lineNo, phone, receipt });
-      if (withPhone.length >= IMPORT_CHUNK) {
-        await store(withPhone);
-        withPhone = [];
+  let staged: StagedLine[] = [];
+  let anyStaged = false;
+  try {
+    let lineNo = 0;
+    for await (const raw of splitLines(body, MAX_LINE_BYTES)) {
+      lineNo++;
+      if (!raw.ok) {
+        result.received++;
+        reject(lineNo, "line_too_long", `the line has ${raw.bytes} bytes; at most ${MAX_LINE_BYTES}`);
+        continue;
       }
-      continue;
+      const text = raw.text.replaceAll("\u0000", "").trim();
+      if (text === "") continue;
+      result.received++;
+      const tab = text.indexOf("\t");
+      const phone = tab >= 0 ? text.slice(0, tab).trim() || null : null;
+      const receipt = tab >= 0 ? text.slice(tab + 1) : text;
+      if (phone !== null) {
+        withPhone.push({ line: lineNo, phone, receipt });
+        if (withPhone.length >= IMPORT_CHUNK) {
+          await store(withPhone);
+          withPhone = [];
+        }
+        continue;
+      }
+      const parsed = parseStatusString(receipt);
+      if (!parsed.ok) reject(lineNo, parsed.error.code, parsed.error.message);
+      else staged.push({ lineNo, smscId: parsed.value.id, receipt });
+      if (staged.length >= IMPORT_CHUNK) {
+        await stageImportLines(deps.db, importId, staged, deps.clock());
+        anyStaged = true;
+        staged = [];
+      }
     }
-    const parsed = parseStatusString(receipt);
-    if (!parsed.ok) reject(lineNo, parsed.error.code, parsed.error.message);
-    else withoutPhone.push({ line: lineNo, phone: null, receipt, id: parsed.value.id });
+    await store(withPhone);
+    if (anyStaged) {
+      await stageImportLines(deps.db, importId, staged, deps.clock());
+      staged = [];
+      for (let after = 0; ; ) {
+        const page = await readImportLines(deps.db, importId, after, IMPORT_CHUNK);
+        if (page.length === 0) break;
+        await matchAndStore(page.map((l) => ({ line: l.lineNo, phone: null, receipt: l.receipt, id: l.smscId })));
+        after = page[page.length - 1]!.lineNo;
+      }
+    } else {
+      await matchAndStore(staged.map((l) => ({ line: l.lineNo, phone: null, receipt: l.receipt, id: l.smscId })));
+    }
+  } finally {
+    if (anyStaged) await dropImportLines(deps.db, importId).catch(() => {});
   }
-  await store(withPhone);
-  for (let i = 0; i < withoutPhone.length; i += IMPORT_CHUNK) await matchAndStore(withoutPhone.slice(i, i + IMPORT_CHUNK));
   result.rejected.sort((a, b) => a.line - b.line);
   return result;
 }

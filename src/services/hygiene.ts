@@ -24,13 +24,15 @@ import {
   insertClassifiedRows,
   insertHygieneReport,
   listHygieneChanges,
-  listHygieneRows,
+  listHygieneCsvLines,
+  listHygieneJsonRows,
   listRecheckPhones,
+  resolveHygieneDuplicates,
   touchHygieneReport,
   type ClassifiedRow,
   type HygieneChange,
+  type ResultPage,
   type StoredHygieneReport,
-  type StoredHygieneRow,
 } from "../db/queries/hygiene.js";
 import { findNumberVerdicts } from "../db/queries/verdicts.js";
 import { neutralizeCell } from "../http/csv.js";
@@ -50,6 +52,7 @@ import {
   SNIFF_BYTES,
   SummaryCounter,
   type Delimiter,
+  type SummaryGroup,
   type HygieneProblemCode,
   type Summary,
   type UploadEncoding,
@@ -64,8 +67,8 @@ import { parseMaxAge, VERDICTS, type NumberVerdict, type Verdict } from "../doma
 export const HYGIENE_ANSWER_ROWS = 10_000;
 /** Rows per batch: one verdict lookup and one insert statement each. */
 export const HYGIENE_BATCH_ROWS = 5_000;
-/** Batches being looked up or stored at once. */
-const IN_FLIGHT = 2;
+/** Batches being looked up or stored at once (each on a connection of its own). */
+const IN_FLIGHT = 3;
 /** The first rows that decide the delimiter, the header and the phone column. */
 export const SAMPLE_ROWS = 1_000;
 /** A line longer than this is a malformed row. */
@@ -435,6 +438,18 @@ function classifyRow(row: PendingRow, v: NumberVerdict | undefined): ClassifiedR
   };
 }
 
+function summaryGroupOf(c: ClassifiedRow): SummaryGroup {
+  return {
+    verdict: c.verdict,
+    action: c.action,
+    operator: c.operator,
+    country: c.country,
+    malformed: c.phoneError !== null,
+    optedOut: c.optedOut === true,
+    rows: 1,
+  };
+}
+
 /** Postgres text cannot hold NUL: such a cell is kept without it, and the row is malformed. */
 function cleanCells(cells: string[]): { cells: string[]; nul: boolean } {
   let nul = false;
@@ -472,6 +487,8 @@ export function startHygieneReport(deps: HygieneDeps, upload: HygieneUpload, opt
 
   let reportId: string | null = null;
   let heartbeat: NodeJS.Timeout | undefined;
+  /** Batches being looked up or stored. */
+  const inFlight: Promise<void>[] = [];
 
   const run = async (finished: Promise<void>): Promise<void> => {
     try {
@@ -527,32 +544,25 @@ export function startHygieneReport(deps: HygieneDeps, upload: HygieneUpload, opt
       heartbeat = setInterval(() => void touchHygieneReport(db, id, deps.clock()).catch(() => {}), HEARTBEAT_MS);
       heartbeat.unref();
 
-      // Rows in batches: a batch's lookup runs while the batch before it is stored; stores go in row order.
+      // Rows in batches, each looked up and stored on its own (IN_FLIGHT at once), while the upload is read on.
       const counter = new SummaryCounter();
-      let stored: Promise<void> = Promise.resolve();
-      const inFlight: Promise<void>[] = [];
       let rowsDone = 0;
       const flush = async (rows: PendingRow[]) => {
         if (rows.length === 0) return;
         const unique = new Map<string, NormalizedPhone>();
         for (const r of rows) if (r.normalized && !unique.has(r.normalized.phone)) unique.set(r.normalized.phone, r.normalized);
-        const lookup = findNumberVerdicts(db, [...unique.values()], { now, maxAgeMs });
-        const previous = stored;
         const step = (async () => {
-          const verdicts = await lookup;
+          const verdicts = await findNumberVerdicts(db, [...unique.values()], { now, maxAgeMs });
           const byPhone = new Map(verdicts.map((v) => [v.phone, v]));
           const classified = rows.map((r) => classifyRow(r, r.normalized ? byPhone.get(r.normalized.phone) : undefined));
-          await previous;
-          const groups = await insertClassifiedRows(db, id, classified, deps.clock());
-          for (const g of groups) counter.add(g);
+          await insertClassifiedRows(db, id, classified, deps.clock());
+          for (const c of classified) counter.add(summaryGroupOf(c));
           rowsDone += rows.length;
           options.onProgress?.({ rowsDone, bytesRead: reader.bytes });
         })();
-        lookup.catch(() => {});
         step.catch(() => {});
-        stored = step;
         inFlight.push(step);
-        while (inFlight.length > IN_FLIGHT) await inFlight.shift();
+        while (inFlight.length >= IN_FLIGHT) await inFlight.shift();
       };
 
       let rowNo = 0;
@@ -601,7 +611,9 @@ export function startHygieneReport(deps: HygieneDeps, upload: HygieneUpload, opt
       if (rowNo === 0) throw new HygieneInputError("empty_body", "the list has a header row and no data rows");
       markUploaded();
       await flush(batch);
-      await stored;
+      for (const step of inFlight) await step;
+      // Every row is stored: duplicates are resolved in one statement.
+      counter.addDuplicates(await resolveHygieneDuplicates(db, id));
       for (let i = layout.columns.length; i < width; i++) input.columns.push(`column_${i + 1}`);
       input.resultColumns = resultColumnNames(input.columns);
       await finishHygieneReport(db, id, { totalRows: rowNo, input, summary: counter.summary(VERDICTS), now: deps.clock() });
@@ -611,6 +623,8 @@ export function startHygieneReport(deps: HygieneDeps, upload: HygieneUpload, opt
       }
     } catch (err) {
       const problem = asInputError(err);
+      // Nothing may be stored after the report is removed or failed.
+      await Promise.allSettled(inFlight);
       if (!answered) {
         answered = true;
         if (reportId !== null) await deleteHygieneReport(db, reportId).catch(() => {});
@@ -648,49 +662,59 @@ export function reportSummary(report: StoredHygieneReport): Summary | null {
   return (report.summary as Summary | null) ?? null;
 }
 
-/** Pages of a report's rows in input order. */
-export async function* reportRows(db: Sql, id: string): AsyncGenerator<StoredHygieneRow[]> {
+/**
+ * Pages of a done report's result rows (`pieces`: CSV lines or JSON objects written by the database), in input
+ * order. A done report's rows are numbered 1..total without gaps, so the next pages are read while one is sent.
+ */
+async function* resultPages(total: number, read: (after: number) => Promise<ResultPage>): AsyncGenerator<string[]> {
+  const pending: Promise<ResultPage>[] = [];
   let after = 0;
-  for (;;) {
-    const page = await listHygieneRows(db, id, after, PAGE_ROWS);
-    if (page.length === 0) return;
-    yield page;
-    after = page[page.length - 1]!.rowNo;
-    if (page.length < PAGE_ROWS) return;
+  const readAhead = () => {
+    while (pending.length < 2 && after < total) {
+      const page = read(after);
+      page.catch(() => {});
+      pending.push(page);
+      after += PAGE_ROWS;
+    }
+  };
+  readAhead();
+  while (pending.length > 0) {
+    const page = await pending.shift()!;
+    readAhead();
+    if (page.pieces.length > 0) yield page.pieces;
   }
 }
 
-/** A stored row's result cells, after the uploaded ones (`width` of them, padded). */
-export function resultCells(row: StoredHygieneRow, width: number): string[] {
-  const cells = row.cells.length === width ? row.cells : [...row.cells.slice(0, width), ...Array<string>(Math.max(0, width - row.cells.length)).fill("")];
-  const b = (v: boolean | null) => (v === null ? "" : v ? "true" : "false");
-  return [
-    ...cells,
-    row.phone === null ? "" : `+${row.phone}`,
-    row.phoneError ?? "",
-    row.duplicateOf === null ? "" : String(row.duplicateOf),
-    row.verdict ?? "",
-    row.reason ?? "",
-    row.evidenceAt === null ? "" : row.evidenceAt.toISOString(),
-    row.operator ?? "",
-    row.country ?? "",
-    b(row.roaming),
-    b(row.optedOut),
-    row.action ?? "",
-  ];
-}
+/** What a spreadsheet would run as a formula (the rule of http/csv.ts neutralizeCell), as a database regex. */
+const FORMULA = "^([=@\t\r]|[+-]($|[^0-9.]))";
 
 /**
- * The result as CSV, a page at a time: every uploaded column, then the result columns. `excel`: BOM and `;`. A cell a
- * spreadsheet would run as a formula gets a leading `'` (as in every CSV this service writes).
+ * The result as CSV, a page at a time: every uploaded column as it was, then the result columns. `excel`: UTF-8 with
+ * BOM, `;` and CRLF. A cell a spreadsheet would run as a formula gets a leading `'` (as in every CSV this service
+ * writes). The database writes the lines.
  */
 export async function* resultCsv(db: Sql, report: StoredHygieneReport, options: { excel: boolean }): AsyncGenerator<string> {
   const input = reportInput(report)!;
-  const width = input.columns.length;
-  const format = { delimiter: options.excel ? ";" : ",", record_delimiter: options.excel ? "\r\n" : "\n" } as const;
-  const safe = (cells: string[]) => cells.map((c) => neutralizeCell(c) as string);
-  yield (options.excel ? "\ufeff" : "") + stringify([safe([...input.columns, ...input.resultColumns])], format);
-  for await (const page of reportRows(db, report.id)) yield stringify(page.map((r) => safe(resultCells(r, width))), format);
+  const delimiter = options.excel ? ";" : ",";
+  const eol = options.excel ? "\r\n" : "\n";
+  const header = [...input.columns, ...input.resultColumns].map((c) => neutralizeCell(c) as string);
+  yield (options.excel ? "\ufeff" : "") + stringify([header], { delimiter, record_delimiter: eol });
+  const quote = `[${delimiter}"\r\n]`;
+  const read = (after: number) =>
+    listHygieneCsvLines(db, report.id, { after, limit: PAGE_ROWS, width: input.columns.length, delimiter, neutralize: FORMULA, quote });
+  for await (const lines of resultPages(report.totalRows ?? 0, read)) yield lines.join(eol) + eol;
+}
+
+/** The result as JSON (`{report_id, columns, items}`), a page at a time; the database writes the items. */
+export async function* resultJson(db: Sql, report: StoredHygieneReport): AsyncGenerator<string> {
+  const input = reportInput(report)!;
+  yield `{"report_id":${JSON.stringify(report.id)},"columns":${JSON.stringify(input.columns)},"items":[`;
+  let first = true;
+  for await (const items of resultPages(report.totalRows ?? 0, (after) => listHygieneJsonRows(db, report.id, { after, limit: PAGE_ROWS }))) {
+    yield (first ? "" : ",") + items.join(",");
+    first = false;
+  }
+  yield "]}";
 }
 
 export type RecheckOptions = { batchSize: number };

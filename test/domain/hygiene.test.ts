@@ -211,14 +211,14 @@ describe("progressOf", () => {
 });
 
 describe("SummaryCounter", () => {
-  it("adds batches up per verdict, action, operator and country; malformed rows have no operator or country", () => {
+  it("adds rows up per verdict, action, operator and country; malformed rows have no operator or country; duplicates become drop", () => {
     const c = new SummaryCounter();
-    const g = { verdict: "valid_reachable", action: "keep", operator: "MTS", country: "RU", duplicate: false, malformed: false, optedOut: false, rows: 3 };
+    const g = { verdict: "valid_reachable", action: "keep", operator: "MTS", country: "RU", malformed: false, optedOut: false, rows: 3 };
     c.add(g);
-    c.add({ ...g, rows: 2 });
-    c.add({ ...g, action: "drop", duplicate: true, rows: 1 });
+    c.add({ ...g, rows: 3 });
     c.add({ ...g, verdict: "unknown", action: "recheck", operator: null, country: "KZ", rows: 1 });
-    c.add({ verdict: null, action: "drop", operator: null, country: null, duplicate: false, malformed: true, optedOut: false, rows: 2 });
+    c.add({ verdict: null, action: "drop", operator: null, country: null, malformed: true, optedOut: false, rows: 2 });
+    c.addDuplicates([{ action: "keep", rows: 1 }]);
     const s = c.summary(VERDICTS);
     expect(s).toEqual({
       rows: 9,

@@ -12,7 +12,7 @@ import type { Database } from "../../src/db/client.js";
 import { createServerStore, startServerProcess, type ServerProcess, type ServerStore } from "../helpers/server-process.js";
 import { postCallback, request, statusBody, type Answer } from "./support/http.js";
 import { startLatencyProxy, type LatencyProxy } from "./support/latency-proxy.js";
-import { MB, rssBytes, sampleRss, sleep, stopServer, until } from "./support/process.js";
+import { exitReport, MB, rssBytes, sampleRss, sleep, stopServer, until } from "./support/process.js";
 
 const MAX_QUEUE = 50;
 const MAX_BATCH = 10;
@@ -79,7 +79,8 @@ describe("bounded writer queue", () => {
   });
 
   afterAll(async () => {
-    if (server && server.proc.exitCode !== null) console.log(`the service exited with ${server.proc.exitCode}; its last output:\n${server.output().split("\n").slice(-15).join("\n")}`);
+    const exited = exitReport(server);
+    if (exited) console.log(exited);
     await db?.close();
     await stopServer(server);
     await proxy?.close();

@@ -16,7 +16,7 @@ import type { Database } from "../../src/db/client.js";
 import { createServerStore, startServerProcess, type ServerProcess, type ServerStore } from "../helpers/server-process.js";
 import { postCallback } from "./support/http.js";
 import { chooseSeed, createRng } from "./support/prng.js";
-import { stopServer } from "./support/process.js";
+import { exitReport, stopServer } from "./support/process.js";
 
 const MESSAGES = 10_000;
 const IN_FLIGHT = 50;
@@ -104,6 +104,8 @@ describe("statuses arriving out of order", () => {
   });
 
   afterAll(async () => {
+    const exited = exitReport(server);
+    if (exited) console.log(exited);
     await db?.close();
     await stopServer(server);
     await store?.drop();

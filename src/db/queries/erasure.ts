@@ -38,16 +38,6 @@ export async function insertSuppression(tx: Sql, phoneHash: string, now: Date): 
   await tx.query("INSERT INTO suppressions (phone_hash, created_at) VALUES ($1, $2) ON CONFLICT DO NOTHING", [phoneHash, now]);
 }
 
-/** The hashes among `hashes` that are suppressed. */
-export async function findSuppressed(db: Sql, hashes: readonly string[]): Promise<Set<string>> {
-  if (hashes.length === 0) return new Set();
-  const rows = await db.query<{ phone_hash: string }>(
-    "SELECT phone_hash FROM suppressions WHERE phone_hash = ANY(ARRAY(SELECT json_array_elements_text($1::text::json)))",
-    [JSON.stringify([...new Set(hashes)])],
-  );
-  return new Set(rows.map((r) => r.phone_hash));
-}
-
 /** An opt-in after erasure lifts the suppression (the subscriber asked for messages again). */
 export async function deleteSuppressions(tx: Sql, hashes: readonly string[]): Promise<void> {
   if (hashes.length === 0) return;

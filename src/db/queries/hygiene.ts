@@ -1,8 +1,8 @@
 // Number-list hygiene reports: one row per uploaded list (status, progress, summary) and one per data row (the cells
-// as uploaded, then the classification). Rows are written a batch per statement, duplicates are resolved in the same
-// statement against the rows already stored, and the statement moves the report's progress too.
+// as uploaded, then the classification). Rows are written a batch per statement (which moves the report's progress
+// too); duplicates are resolved in one statement once every row is stored; results are read back a page at a time,
+// written as CSV lines or JSON objects by the database.
 import type { Sql } from "../client.js";
-import type { SummaryGroup } from "../../domain/hygiene.js";
 
 export type HygieneReportStatus = "running" | "done" | "failed";
 
@@ -58,7 +58,7 @@ export async function findHygieneReport(db: Sql, id: string): Promise<StoredHygi
   };
 }
 
-/** One data row, classified: what goes into hygiene_rows (duplicate_of is resolved by the insert itself). */
+/** One data row, classified: what goes into hygiene_rows (duplicates are resolved once every row is stored). */
 export type ClassifiedRow = {
   rowNo: number;
   cells: string[];
@@ -71,75 +71,71 @@ export type ClassifiedRow = {
   country: string | null;
   roaming: boolean | null;
   optedOut: boolean | null;
-  /** The action before duplicates are known: a duplicate after the first becomes `drop`. */
+  /** The action before duplicates are known (a duplicate after the first becomes `drop`). */
   action: string;
 };
 
 /**
- * Stores a batch of rows (row numbers after every row stored so far) in one statement: each row with a phone seen
- * earlier in the report, or earlier in the batch, gets `duplicate_of` (the first row's number) and the action `drop`.
- * The report's rows_done moves in the same statement. Gives back the batch's counts per summary group.
+ * Stores a batch of rows in one statement, which also moves the report's rows_done. Batches do not depend on each
+ * other: several may be stored at once, in any order.
  */
-export async function insertClassifiedRows(db: Sql, reportId: string, rows: readonly ClassifiedRow[], now: Date): Promise<SummaryGroup[]> {
-  if (rows.length === 0) return [];
+export async function insertClassifiedRows(db: Sql, reportId: string, rows: readonly ClassifiedRow[], now: Date): Promise<void> {
+  if (rows.length === 0) return;
+  // Short keys, and none for a null (a missing key is NULL): less JSON to write and to parse.
   const payload = JSON.stringify(
     rows.map((r) => ({
       n: r.rowNo,
       c: r.cells,
-      p: r.phone,
-      pe: r.phoneError,
-      v: r.verdict,
-      r: r.reason,
-      ea: r.evidenceAt,
-      o: r.operator,
-      k: r.country,
-      ro: r.roaming,
-      oo: r.optedOut,
+      p: r.phone ?? undefined,
+      pe: r.phoneError ?? undefined,
+      v: r.verdict ?? undefined,
+      r: r.reason ?? undefined,
+      ea: r.evidenceAt ?? undefined,
+      o: r.operator ?? undefined,
+      k: r.country ?? undefined,
+      ro: r.roaming ?? undefined,
+      oo: r.optedOut ?? undefined,
       a: r.action,
     })),
   );
-  const groups = await db.query<Record<string, unknown>>(
-    `WITH b AS (
-       SELECT * FROM json_to_recordset($2::text::json)
+  await db.query(
+    `WITH ins AS (
+       INSERT INTO hygiene_rows (report_id, row_no, cells, phone, phone_error, verdict, reason, evidence_at, operator, country,
+                                 roaming, opted_out, action)
+       SELECT $1, n, c, p, pe, v, r, ea, o, k, ro, oo, a
+       FROM json_to_recordset($2::text::json)
          AS t(n int, c text[], p text, pe text, v text, r text, ea timestamptz, o text, k text, ro boolean, oo boolean, a text)
-     ),
-     prior AS (
-       SELECT h.phone, min(h.row_no) AS first
-       FROM hygiene_rows h
-       WHERE h.report_id = $1 AND h.phone IN (SELECT DISTINCT p FROM b WHERE p IS NOT NULL)
-       GROUP BY h.phone
-     ),
-     d AS (
-       SELECT b.*,
-              CASE WHEN b.p IS NULL THEN NULL
-                   ELSE coalesce(prior.first, nullif(min(b.n) OVER (PARTITION BY b.p), b.n)) END AS dup
-       FROM b LEFT JOIN prior ON prior.phone = b.p
-     ),
-     ins AS (
-       INSERT INTO hygiene_rows (report_id, row_no, cells, phone, phone_error, duplicate_of, verdict, reason, evidence_at,
-                                 operator, country, roaming, opted_out, action)
-       SELECT $1, n, c, p, pe, dup, v, r, ea, o, k, ro, oo, CASE WHEN dup IS NOT NULL THEN 'drop' ELSE a END
-       FROM d
-       RETURNING verdict, action, operator, country, duplicate_of IS NOT NULL AS dup, phone_error IS NOT NULL AS bad,
-                 coalesce(opted_out, false) AS oo
-     ),
-     progress AS (
-       UPDATE hygiene_reports SET rows_done = rows_done + (SELECT count(*) FROM ins), updated_at = $3 WHERE id = $1
+       RETURNING 1
      )
-     SELECT verdict, action, operator, country, dup, bad, oo, count(*)::int AS n
-     FROM ins GROUP BY verdict, action, operator, country, dup, bad, oo`,
+     UPDATE hygiene_reports SET rows_done = rows_done + (SELECT count(*) FROM ins), updated_at = $3 WHERE id = $1`,
     [reportId, payload, now],
   );
-  return groups.map((g) => ({
-    verdict: (g.verdict as string | null) ?? null,
-    action: (g.action as string | null) ?? null,
-    operator: (g.operator as string | null) ?? null,
-    country: (g.country as string | null) ?? null,
-    duplicate: Boolean(g.dup),
-    malformed: Boolean(g.bad),
-    optedOut: Boolean(g.oo),
-    rows: Number(g.n),
-  }));
+}
+
+/**
+ * Once every row of a report is stored: each row whose number an earlier row has gets `duplicate_of` (the first
+ * row's number) and the action `drop`. One statement for the whole report. Gives back how many rows became
+ * duplicates, per the action they had before.
+ */
+export async function resolveHygieneDuplicates(db: Sql, reportId: string): Promise<{ action: string; rows: number }[]> {
+  const rows = await db.query<{ action: string; n: number }>(
+    `WITH firsts AS (
+       SELECT phone, min(row_no) AS first FROM hygiene_rows
+       WHERE report_id = $1 AND phone IS NOT NULL
+       GROUP BY phone HAVING count(*) > 1
+     ),
+     dups AS (
+       SELECT r.row_no, r.action, f.first
+       FROM firsts f JOIN hygiene_rows r ON r.report_id = $1 AND r.phone = f.phone AND r.row_no > f.first
+     ),
+     upd AS (
+       UPDATE hygiene_rows r SET duplicate_of = d.first, action = 'drop'
+       FROM dups d WHERE r.report_id = $1 AND r.row_no = d.row_no
+     )
+     SELECT action, count(*)::int AS n FROM dups GROUP BY action ORDER BY action`,
+    [reportId],
+  );
+  return rows.map((r) => ({ action: r.action, rows: Number(r.n) }));
 }
 
 /** Marks a running report alive (a long upload between batches). */
@@ -198,44 +194,53 @@ export async function deleteExpiredHygieneReports(db: Sql, now: Date): Promise<n
   return Number(r?.n ?? 0);
 }
 
-export type StoredHygieneRow = {
-  rowNo: number;
-  cells: string[];
-  phone: string | null;
-  phoneError: string | null;
-  duplicateOf: number | null;
-  verdict: string | null;
-  reason: string | null;
-  evidenceAt: Date | null;
-  operator: string | null;
-  country: string | null;
-  roaming: boolean | null;
-  optedOut: boolean | null;
-  action: string | null;
-};
+/** A report's rows as the result writes them: `pieces` per row (CSV lines or JSON objects), in input order. */
+export type ResultPage = { lastRowNo: number; pieces: string[] };
 
-/** A page of a report's rows in input order, after row `after`. */
-export async function listHygieneRows(db: Sql, id: string, after: number, limit: number): Promise<StoredHygieneRow[]> {
-  const rows = await db.query<Record<string, unknown>>(
-    `SELECT row_no, cells, phone, phone_error, duplicate_of, verdict, reason, evidence_at, operator, country, roaming, opted_out, action
+const isoText = (col: string) => `to_char(${col} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+const boolText = (col: string) => `CASE ${col} WHEN true THEN 'true' WHEN false THEN 'false' ELSE '' END`;
+
+/**
+ * A page of a report's rows after row `after`, each written by the database as one CSV line (without its line
+ * break): the first `width` cells as uploaded (padded with empty ones), then the result columns. A cell matching
+ * `neutralize` gets a leading `'`; one matching `quote` is quoted.
+ */
+export async function listHygieneCsvLines(
+  db: Sql,
+  id: string,
+  f: { after: number; limit: number; width: number; delimiter: string; neutralize: string; quote: string },
+): Promise<ResultPage> {
+  const rows = await db.query<{ row_no: number; line: string }>(
+    `SELECT row_no, array_to_string(ARRAY(
+       SELECT CASE WHEN n.v ~ $5 THEN '"' || replace(n.v, '"', '""') || '"' ELSE n.v END
+       FROM unnest(
+         CASE WHEN cardinality(cells) >= $4 THEN cells[1:$4] ELSE cells || array_fill(''::text, ARRAY[$4 - cardinality(cells)]) END
+         || ARRAY[
+           CASE WHEN phone IS NULL THEN '' ELSE '+' || phone END, coalesce(phone_error, ''), coalesce(duplicate_of::text, ''),
+           coalesce(verdict, ''), coalesce(reason, ''), coalesce(${isoText("evidence_at")}, ''), coalesce(operator, ''),
+           coalesce(country, ''), ${boolText("roaming")}, ${boolText("opted_out")}, coalesce(action, '')
+         ]
+       ) WITH ORDINALITY AS c(v, i)
+       CROSS JOIN LATERAL (SELECT CASE WHEN c.v ~ $6 THEN chr(39) || c.v ELSE coalesce(c.v, '') END AS v) n
+       ORDER BY c.i
+     ), $7) AS line
      FROM hygiene_rows WHERE report_id = $1 AND row_no > $2 ORDER BY row_no LIMIT $3`,
-    [id, after, limit],
+    [id, f.after, f.limit, f.width, f.quote, f.neutralize, f.delimiter],
   );
-  return rows.map((r) => ({
-    rowNo: Number(r.row_no),
-    cells: (r.cells as string[] | null) ?? [],
-    phone: (r.phone as string | null) ?? null,
-    phoneError: (r.phone_error as string | null) ?? null,
-    duplicateOf: r.duplicate_of === null || r.duplicate_of === undefined ? null : Number(r.duplicate_of),
-    verdict: (r.verdict as string | null) ?? null,
-    reason: (r.reason as string | null) ?? null,
-    evidenceAt: toDate(r.evidence_at),
-    operator: (r.operator as string | null) ?? null,
-    country: (r.country as string | null) ?? null,
-    roaming: (r.roaming as boolean | null) ?? null,
-    optedOut: (r.opted_out as boolean | null) ?? null,
-    action: (r.action as string | null) ?? null,
-  }));
+  return { lastRowNo: rows.length === 0 ? f.after : Number(rows[rows.length - 1]!.row_no), pieces: rows.map((r) => r.line) };
+}
+
+/** A page of a report's rows after row `after`, each written by the database as one JSON object (HygieneResultRow). */
+export async function listHygieneJsonRows(db: Sql, id: string, f: { after: number; limit: number }): Promise<ResultPage> {
+  const rows = await db.query<{ row_no: number; item: string }>(
+    `SELECT row_no, json_build_object(
+       'row', row_no, 'cells', cells, 'e164', '+' || phone, 'phone_error', phone_error, 'duplicate_of', duplicate_of,
+       'verdict', verdict, 'reason', reason, 'evidence_at', ${isoText("evidence_at")}, 'operator', operator, 'country', country,
+       'roaming', roaming, 'opted_out', opted_out, 'action', action)::text AS item
+     FROM hygiene_rows WHERE report_id = $1 AND row_no > $2 ORDER BY row_no LIMIT $3`,
+    [id, f.after, f.limit],
+  );
+  return { lastRowNo: rows.length === 0 ? f.after : Number(rows[rows.length - 1]!.row_no), pieces: rows.map((r) => r.item) };
 }
 
 /** A page of the numbers a report says to check again (action `recheck`), in input order. */

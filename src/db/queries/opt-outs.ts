@@ -1,7 +1,7 @@
 // Opt-outs: the latest opt-out or opt-in word each number sent. A later message wins whatever order they arrive
 // in; at the same instant an opt-out wins.
 import type { Sql } from "../client.js";
-import { deleteSuppressions, findSuppressed, phoneHash } from "./erasure.js";
+import { deleteSuppressions, phoneHash } from "./erasure.js";
 
 export type OptOutRow = {
   phone: string;
@@ -35,14 +35,14 @@ export async function upsertOptOuts(tx: Sql, rows: readonly OptOutRow[], now: Da
 export async function findOptedOut(db: Sql, phones: readonly string[]): Promise<Set<string>> {
   if (phones.length === 0) return new Set();
   const unique = [...new Set(phones)];
-  const rows = await db.query<{ phone: string }>(
-    `SELECT phone FROM opt_outs WHERE opted_out AND phone = ANY(ARRAY(SELECT json_array_elements_text($1::text::json)))`,
-    [JSON.stringify(unique)],
+  const byHash = new Map(unique.map((p) => [phoneHash(p), p]));
+  const rows = await db.query<{ phone: string | null; phone_hash: string | null }>(
+    `SELECT phone, NULL AS phone_hash FROM opt_outs WHERE opted_out AND phone = ANY(ARRAY(SELECT json_array_elements_text($1::text::json)))
+     UNION ALL
+     SELECT NULL, phone_hash FROM suppressions WHERE phone_hash = ANY(ARRAY(SELECT json_array_elements_text($2::text::json)))`,
+    [JSON.stringify(unique), JSON.stringify([...byHash.keys()])],
   );
-  const out = new Set(rows.map((r) => r.phone));
-  const hashes = new Map(unique.filter((p) => !out.has(p)).map((p) => [phoneHash(p), p]));
-  for (const h of await findSuppressed(db, [...hashes.keys()])) out.add(hashes.get(h)!);
-  return out;
+  return new Set(rows.map((r) => r.phone ?? byHash.get(r.phone_hash!)!));
 }
 
 export type OptOutFilter = { after?: { eventAt: Date; phone: string } | undefined; limit: number };

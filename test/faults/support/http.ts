@@ -20,9 +20,15 @@ export async function request(url: string, init: RequestInit & { timeoutMs?: num
 }
 
 /** POSTs a callback body; no Content-Type header when `contentType` is null. */
-export function postCallback(base: string, body: string | Uint8Array, contentType: string | null = "application/x-www-form-urlencoded", query = ""): Promise<Answer> {
+export function postCallback(
+  base: string,
+  body: string | Uint8Array,
+  contentType: string | null = "application/x-www-form-urlencoded",
+  query = "",
+  path = "/callbacks/smsc",
+): Promise<Answer> {
   const headers: Record<string, string> = contentType === null ? {} : { "content-type": contentType };
-  return request(`${base}/callbacks/smsc${query ? `?${query}` : ""}`, { method: "POST", headers, body });
+  return request(`${base}${path}${query ? `?${query}` : ""}`, { method: "POST", headers, body });
 }
 
 export type RawAnswer = {

@@ -39,6 +39,13 @@ export function sampleRss(pid: number, everyMs = 25): { readonly peak: number; s
   };
 }
 
+/** When the service has exited on its own, its last lines of output (for the test log); else null. */
+export function exitReport(server: ServerProcess | undefined, lines = 15): string | null {
+  if (!server || (server.proc.exitCode === null && server.proc.signalCode === null)) return null;
+  const tail = server.output().trimEnd().split("\n").slice(-lines).join("\n");
+  return `the service exited (code ${server.proc.exitCode}, signal ${server.proc.signalCode}); its last output:\n${tail}`;
+}
+
 /** Stops a started service (SIGTERM, then SIGKILL after `graceMs`) and waits for it to exit. */
 export async function stopServer(server: ServerProcess | undefined, graceMs = 10_000): Promise<void> {
   if (!server || server.proc.exitCode !== null || server.proc.signalCode !== null) return;
