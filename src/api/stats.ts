@@ -8,15 +8,25 @@ import { hourRange, queryDeliveryCells, queryMissingReceipts, STAT_DIMENSIONS, t
 import { csvResponse, wantsCsv } from "../http/csv.js";
 import { ProblemError } from "../http/problem.js";
 import { requireScope } from "./auth.js";
-import { AccountSchema, commonProblems, iso, RangeQuerySchema, resolveRange, safeText } from "./schemas.js";
+import { AccountSchema, commonProblems, iso, RangeQuerySchema, resolveRange, safeText, TimestampSchema } from "./schemas.js";
 
-const FILTERS = ["operator", "country", "status", "err", "type", "sender", "campaign", "account"] as const;
+const FILTERS = ["hour", "day", "operator", "country", "status", "err", "type", "sender", "campaign", "account"] as const;
 
 const QuerySchema = RangeQuerySchema.extend({
   group_by: z
     .string()
     .optional()
     .openapi({ description: `Comma-separated: ${STAT_DIMENSIONS.join(", ")}`, example: "day,operator" }),
+  hour: TimestampSchema.refine((v) => Date.parse(v) % 3_600_000 === 0, "the start of an hour, such as 2026-11-20T10:00:00Z")
+    .optional()
+    .openapi({ description: "Only the hour starting at this time (UTC)" }),
+  day: z
+    .string()
+    .regex(/^\d{4}-\d{2}-\d{2}$/, "a UTC date such as 2026-11-20")
+    .refine((v) => !Number.isNaN(Date.parse(`${v}T00:00:00Z`)), "a real date")
+    .transform((v) => `${v}T00:00:00Z`)
+    .optional()
+    .openapi({ description: "Only this UTC day" }),
   operator: z.string().regex(/^(\d{3}-\d{2,3}|unknown)$/, "an operator id such as 250-01, or unknown").optional(),
   country: z
     .string()

@@ -227,6 +227,19 @@ describe("messages", () => {
       }
     });
 
+    it("filters by hour and day as well as grouping by them", async () => {
+      const q = "from=2026-10-01T00:00:00Z&to=2026-10-02T00:00:00Z&group_by=hour";
+      const all = (await t.request(`/v1/stats/delivery?${q}`, get(readKey))).json();
+      expect(all.groups).toEqual([expect.objectContaining({ hour: "2026-10-01T10:00:00.000Z", messages: 7 })]);
+      const hour = (await t.request(`/v1/stats/delivery?${q}&hour=2026-10-01T10:00:00Z`, get(readKey))).json();
+      expect(hour.groups).toEqual(all.groups);
+      expect((await t.request(`/v1/stats/delivery?${q}&hour=2026-10-01T11:00:00Z`, get(readKey))).json().groups).toEqual([]);
+      const day = (await t.request(`/v1/stats/delivery?from=2026-10-01T00:00:00Z&to=2026-10-02T00:00:00Z&day=2026-10-01`, get(readKey))).json();
+      expect(day.groups).toEqual([expect.objectContaining({ messages: 7 })]);
+      expect((await t.request(`/v1/stats/delivery?hour=2026-10-01T10:30:00Z`, get(readKey))).status).toBe(400);
+      expect((await t.request(`/v1/stats/delivery?day=2026-13-01`, get(readKey))).status).toBe(400);
+    });
+
     it("answers CSV with one row per group", async () => {
       const r = await t.request("/v1/stats/delivery?from=2026-10-01T00:00:00Z&to=2026-10-02T00:00:00Z&group_by=campaign", get(readKey, { accept: "text/csv" }));
       expect(r.headers.get("content-type")).toContain("text/csv");

@@ -22,7 +22,7 @@ const DIMENSIONS: Record<StatDimension, { rollup: string; message: string }> = {
   account: { rollup: "r.account", message: "m.account" },
 };
 
-export type StatFilters = Partial<Record<Exclude<StatDimension, "hour" | "day">, string | number | null>>;
+export type StatFilters = Partial<Record<StatDimension, string | number | null>>;
 
 export type StatQuery = { from: Date; to: Date; groupBy: readonly StatDimension[]; filters: StatFilters; now: Date };
 
@@ -42,7 +42,10 @@ function whereClause(side: "rollup" | "message", q: StatQuery, params: unknown[]
     if (value === undefined) continue;
     const expr = DIMENSIONS[dim][side];
     if (value === null) parts.push(`${expr} IS NULL`);
-    else {
+    else if (dim === "hour" || dim === "day") {
+      params.push(value); // an instant: the hour or day bucket that starts there
+      parts.push(`${expr} = $${params.length}::timestamptz`);
+    } else {
       params.push(String(value));
       parts.push(`${expr}::text = $${params.length}`);
     }
