@@ -5,14 +5,12 @@ import type { AppDeps, AppEnv } from "../app.js";
 import { requireScope } from "./auth.js";
 import { errorMeaning } from "../domain/errors.js";
 import { messageTypeName } from "../domain/message-types.js";
-import { isPhoneRegion } from "../domain/operators.js";
 import { normalizePhone, type NormalizedPhone } from "../domain/phone.js";
 import { statusMeaning } from "../domain/statuses.js";
 import {
   EVIDENCE_KINDS,
   EVIDENCE_LISTED,
   maskImsi,
-  MAX_AGE_PATTERN,
   parseMaxAge,
   VERDICTS,
   type NumberVerdict,
@@ -20,7 +18,7 @@ import {
 import { findNumberVerdicts } from "../db/queries/verdicts.js";
 import { listTimeline, type TimelineRow } from "../db/queries/timeline.js";
 import { ProblemError } from "../http/problem.js";
-import { commonProblems, CursorSchema, decodeCursor, encodeCursor, iso, LimitSchema, problem, TimestampSchema } from "./schemas.js";
+import { commonProblems, CursorSchema, decodeCursor, encodeCursor, iso, LimitSchema, problem, TimestampSchema, DefaultCountrySchema, MaxAgeSchema } from "./schemas.js";
 
 export const MAX_LOOKUP_NUMBERS = 10_000;
 
@@ -103,16 +101,8 @@ const LookupBodySchema = z
   .openapi("NumberLookupRequest");
 
 const VerdictQuerySchema = z.object({
-  default_country: z
-    .string()
-    .refine((v) => /^[A-Za-z]{2}$/.test(v) && isPhoneRegion(v.toUpperCase()), "a two-letter ISO country code the numbering plan knows (for example RU)")
-    .optional()
-    .openapi({ description: "ISO country for national forms (89161234567); default DEFAULT_COUNTRY", example: "RU", pattern: "^[A-Za-z]{2}$" }),
-  max_age: z
-    .string()
-    .regex(MAX_AGE_PATTERN, "`<n>h`, `<n>d` or `<n>w`, n ≥ 1 (for example 30d)")
-    .optional()
-    .openapi({ description: "Evidence older than this does not count; default: all evidence counts", example: "30d" }),
+  default_country: DefaultCountrySchema.optional(),
+  max_age: MaxAgeSchema.optional().openapi({ description: "Evidence older than this does not count; default: all evidence counts" }),
 });
 
 const PhoneParamSchema = z.object({

@@ -5,8 +5,8 @@
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import type { AppDeps, AppEnv } from "../app.js";
 import { ACTIONS, multipartBoundary, parseFailure, progressOf, RESULT_COLUMNS, type Summary } from "../domain/hygiene.js";
-import { countryName, isPhoneRegion } from "../domain/operators.js";
-import { MAX_AGE_PATTERN, VERDICTS } from "../domain/verdict.js";
+import { countryName } from "../domain/operators.js";
+import { VERDICTS } from "../domain/verdict.js";
 import type { StoredHygieneReport } from "../db/queries/hygiene.js";
 import { findHygieneReport } from "../db/queries/hygiene.js";
 import { wantsCsv } from "../http/csv.js";
@@ -25,7 +25,7 @@ import {
   type HygieneUpload,
 } from "../services/hygiene.js";
 import { requireScope } from "./auth.js";
-import { commonProblems, iso, problem, safeText } from "./schemas.js";
+import { commonProblems, iso, problem, safeText, DefaultCountrySchema, MaxAgeSchema } from "./schemas.js";
 
 // ---- schemas ------------------------------------------------------------------------------------------------------
 
@@ -147,16 +147,8 @@ const UploadQuerySchema = z.object({
     .min(1)
     .optional()
     .openapi({ description: "The phone column: its header (any case) or its 1-based number; default: found by header, else by content" }),
-  default_country: z
-    .string()
-    .refine((v) => /^[A-Za-z]{2}$/.test(v) && isPhoneRegion(v.toUpperCase()), "a two-letter ISO country code the numbering plan knows (for example RU)")
-    .optional()
-    .openapi({ description: "ISO country for national forms (89161234567); default DEFAULT_COUNTRY", example: "RU", pattern: "^[A-Za-z]{2}$" }),
-  max_age: z
-    .string()
-    .regex(MAX_AGE_PATTERN, "`<n>h`, `<n>d` or `<n>w`, n ≥ 1 (for example 30d)")
-    .optional()
-    .openapi({ description: "Evidence older than this does not count (such numbers are `unknown`: recheck); default: all evidence counts", example: "30d" }),
+  default_country: DefaultCountrySchema.optional(),
+  max_age: MaxAgeSchema.optional().openapi({ description: "Evidence older than this does not count (such numbers are `unknown`: recheck); default: all evidence counts" }),
 });
 
 const ResultQuerySchema = z.object({

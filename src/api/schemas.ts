@@ -1,5 +1,7 @@
 // Schemas shared by the /v1 routes: the problem body, pagination and time ranges (design.md, Contracts).
 import { z } from "@hono/zod-openapi";
+import { isPhoneRegion } from "../domain/operators.js";
+import { MAX_AGE_PATTERN } from "../domain/verdict.js";
 import { ProblemError } from "../http/problem.js";
 
 export const ProblemSchema = z
@@ -46,6 +48,18 @@ export const AccountSchema = z
   .string()
   .regex(/^[A-Za-z0-9_.-]{1,64}$/, "an account name: letters, digits, _ . - (at most 64)")
   .openapi({ description: "An account name from CALLBACK_ACCOUNTS (or `default`)" });
+
+/** `default_country`: the ISO country national forms are read in (default DEFAULT_COUNTRY). */
+export const DefaultCountrySchema = z
+  .string()
+  .refine((v) => /^[A-Za-z]{2}$/.test(v) && isPhoneRegion(v.toUpperCase()), "a two-letter ISO country code the numbering plan knows (for example RU)")
+  .openapi({ description: "ISO country for national forms (89161234567); default DEFAULT_COUNTRY", example: "RU", pattern: "^[A-Za-z]{2}$" });
+
+/** `max_age`: `<n>h`, `<n>d` or `<n>w`; evidence older than that does not count. */
+export const MaxAgeSchema = z
+  .string()
+  .regex(MAX_AGE_PATTERN, "`<n>h`, `<n>d` or `<n>w`, n ≥ 1 (for example 30d)")
+  .openapi({ description: "Evidence older than this does not count; default: all evidence counts", example: "30d" });
 
 export const LimitSchema = z.coerce
   .number()

@@ -20,6 +20,8 @@ export const HYGIENE_PROBLEMS = {
   upload_timeout: { status: 408, field: "body", title: "Upload timed out" },
   upload_aborted: { status: 400, field: "body", title: "Upload interrupted" },
   interrupted: { status: 503, field: "body", title: "Interrupted" },
+  /** Not the upload's fault (the database failed part-way, say): only ever a report's failure, logged. */
+  internal: { status: 500, field: "body", title: "Internal error" },
 } as const;
 export type HygieneProblemCode = keyof typeof HYGIENE_PROBLEMS;
 

@@ -1,7 +1,7 @@
 // Phone normalisation: the ways people and SMSC write a number, to E.164 digits (no '+').
 // SMSC sends international digits without '+' (79161234567); people also write +7 916 123-45-67,
 // 8 916 123 45 67 (national, DEFAULT_COUNTRY) or 00 7 916 ...
-import { getCountryCallingCode, parsePhoneNumberFromString, type CountryCode } from "libphonenumber-js/max";
+import { getCountryCallingCode, parsePhoneNumberFromString, type CountryCode, type PhoneNumber } from "libphonenumber-js/max";
 import { fail, ok, type Parsed } from "./parsed.js";
 
 export type NormalizedPhone = {
@@ -25,6 +25,10 @@ function callingCode(country: string): string {
   }
 }
 
+function phoneOf(p: PhoneNumber, valid: boolean): NormalizedPhone {
+  return { phone: p.number.slice(1), e164: p.number, country: p.country ?? null, valid };
+}
+
 export function normalizePhone(input: string, defaultCountry: string): Parsed<NormalizedPhone> {
   const cleaned = input.trim().replace(SEPARATORS, "");
   if (cleaned === "") return fail("empty_phone", "the phone number is empty");
@@ -46,16 +50,20 @@ export function normalizePhone(input: string, defaultCountry: string): Parsed<No
 
   // International digits without '+' (SMSC's form, 79161234567) start with the default country's calling code;
   // anything else written without '+' or 00 is read as a national number first (8 495 123-45-67, 4951234567).
-  const asInternational = parsePhoneNumberFromString(`+${digits}`);
-  const asNational = international ? undefined : parsePhoneNumberFromString(digits, defaultCountry as CountryCode);
-  const startsWithCallingCode = digits.startsWith(callingCode(defaultCountry));
-  const candidates = international || startsWithCallingCode ? [asInternational, asNational] : [asNational, asInternational];
-  const parsed =
-    candidates.find((c) => c?.isValid()) ?? candidates.find((c) => c?.isPossible()) ?? null;
-  if (parsed) {
-    const e164 = parsed.number;
-    return ok({ phone: e164.slice(1), e164, country: parsed.country ?? null, valid: parsed.isValid() });
+  // The second reading is parsed only when the first is not valid (parsing costs about 0.05 ms).
+  const readings: (() => PhoneNumber | undefined)[] = [() => parsePhoneNumberFromString(`+${digits}`)];
+  if (!international) {
+    const national = () => parsePhoneNumberFromString(digits, defaultCountry as CountryCode);
+    if (digits.startsWith(callingCode(defaultCountry))) readings.push(national);
+    else readings.unshift(national);
   }
+  let possible: PhoneNumber | undefined;
+  for (const read of readings) {
+    const reading = read();
+    if (reading?.isValid()) return ok(phoneOf(reading, true));
+    if (!possible && reading?.isPossible()) possible = reading;
+  }
+  if (possible) return ok(phoneOf(possible, false));
   // Not a number any plan accepts: keep the digits as written, international form assumed.
   return ok({ phone: digits, e164: `+${digits}`, country: null, valid: false });
 }

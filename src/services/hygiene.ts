@@ -46,6 +46,7 @@ import {
   isBlankRecord,
   JsonStringArrayReader,
   MultipartFileExtractor,
+  type JsonItem,
   parseColumnOption,
   resultColumnNames,
   sniffEncoding,
@@ -400,10 +401,11 @@ async function* lineRecords(bytes: AsyncIterable<Uint8Array>, format: "csv" | "t
 async function* jsonRecords(bytes: AsyncIterable<Uint8Array>, encoding: UploadEncoding): AsyncGenerator<RawRecord> {
   const decoder = new TextDecoder(encoding === "windows-1251" ? "windows-1251" : "utf-8");
   const reader = new JsonStringArrayReader();
-  const items = (text: string) => reader.push(text).map((i) => ({ cells: [i.value.toWellFormed()], error: i.error === null ? null : `bad_value: ${i.error}` }));
-  for await (const chunk of bytes) yield* items(decoder.decode(chunk, { stream: true }));
-  yield* items(decoder.decode());
-  for (const i of reader.end()) yield { cells: [i.value], error: i.error };
+  // A lone surrogate (a \uD800 escape) cannot be stored as text: it becomes U+FFFD.
+  const records = (items: JsonItem[]) => items.map((i) => ({ cells: [i.value.toWellFormed()], error: i.error === null ? null : `bad_value: ${i.error}` }));
+  for await (const chunk of bytes) yield* records(reader.push(decoder.decode(chunk, { stream: true })));
+  yield* records(reader.push(decoder.decode()));
+  yield* records(reader.end());
 }
 
 /** The format of a multipart `file` part: by its content type, else its file name; CSV when neither says. */
@@ -527,7 +529,7 @@ export function startHygieneReport(deps: HygieneDeps, upload: HygieneUpload, opt
         delimiter: format === "csv" ? info.delimiter : null,
         header: layout.header,
         phoneColumn: layout.phoneColumn + 1,
-        columns: layout.columns,
+        columns: [...layout.columns],
         resultColumns: resultColumnNames(layout.columns),
         file: extractor ? { filename: extractor.file?.filename ?? null, contentType: extractor.file?.contentType ?? null } : null,
       };
@@ -632,7 +634,7 @@ export function startHygieneReport(deps: HygieneDeps, upload: HygieneUpload, opt
       } else if (reportId !== null) {
         const failure = problem
           ? { code: problem.code, message: problem.message }
-          : { code: "internal" as HygieneProblemCode, message: "the report could not be finished; it has been logged" };
+          : { code: "internal" as const, message: "the report could not be finished; it has been logged" };
         if (!problem) deps.onError?.(err, reportId);
         await failHygieneReport(db, reportId, formatFailure(failure), deps.clock()).catch((e: unknown) => deps.onError?.(e, reportId!));
         // Let the client finish sending (within the upload's time), so that it reads its answer.

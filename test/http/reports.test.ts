@@ -548,6 +548,16 @@ describe("bad input", () => {
     expect(items[1]).toMatchObject({ phone_error: expect.stringMatching(/^bad_row: /), action: "drop" });
     const mixed = await created(`phone\n${P.reachable}\n+7 916 x\n123\n\n${P.unknown}\n`, "text/csv");
     expect(mixed.summary).toMatchObject({ rows: 4, malformed: 2, by_action: { keep: 1, recheck: 1, drop: 2 } });
+    // JSON escapes that text cannot hold: NUL, a lone surrogate.
+    const json = await created(`["${P.reachable}", "79\\u00001", "\\ud800", 7]`, "application/json");
+    const rows = (await resultOf(json.id)).items;
+    expect(rows.map((r) => [r.action, (r.phone_error ?? "").split(":")[0]])).toEqual([
+      ["keep", ""],
+      ["drop", "bad_row"],
+      ["drop", "not_a_phone"],
+      ["drop", "not_a_phone"],
+    ]);
+    expect(rows[2]!.cells).toEqual(["\ufffd"]);
   });
 });
 
