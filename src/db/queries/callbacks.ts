@@ -2,9 +2,8 @@
 // (`json_to_recordset`), so a batch of any size is one parameterised statement on either driver.
 import type { Sql } from "../client.js";
 
-export type CallbackRow = {
-  /** Position in the batch; returned so the caller can match results. */
-  i: number;
+/** A callback's columns, as stored. */
+type CallbackColumns = {
   account: string;
   kind: string;
   method: string;
@@ -14,6 +13,7 @@ export type CallbackRow = {
   fields: Record<string, string>;
   /** Base64 of the body as received, when the fields could not be read from it faithfully. */
   rawBodyBase64: string | null;
+  /** The query string as received (token removed), kept likewise. */
   rawQuery: string | null;
   receivedAt: Date;
   phone: string | null;
@@ -21,6 +21,11 @@ export type CallbackRow = {
   signature: string | null;
   error: string | null;
   errorDetail: string | null;
+};
+
+export type CallbackRow = CallbackColumns & {
+  /** Position in the batch; returned so the caller can match results. */
+  i: number;
   /** The dedupe key and the phone it is filed under. */
   key: string;
   keyPhone: string;
@@ -72,25 +77,7 @@ export type CallbackFilter = {
   limit: number;
 };
 
-export type StoredCallback = {
-  id: number;
-  account: string;
-  kind: string;
-  method: string;
-  route: string;
-  contentType: string | null;
-  sourceAddress: string | null;
-  fields: Record<string, string>;
-  /** The body as received (base64), kept when its fields could not be read from it faithfully. */
-  rawBodyBase64: string | null;
-  rawQuery: string | null;
-  receivedAt: Date;
-  phone: string | null;
-  smscId: string | null;
-  signature: string | null;
-  error: string | null;
-  errorDetail: string | null;
-};
+export type StoredCallback = CallbackColumns & { id: number };
 
 /** Stored callbacks, newest first. */
 export async function listCallbacks(db: Sql, f: CallbackFilter): Promise<StoredCallback[]> {
