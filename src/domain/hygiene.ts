@@ -358,7 +358,7 @@ export function detectLayout(
   return fail(
     "no_phone_column",
     `no column looks like phone numbers (in the first ${sample.length} row${sample.length === 1 ? "" : "s"}) and none is named like one ` +
-      `(${PHONE_HEADERS.slice(0, 6).join(", ")}, ...): name it with ?column=`,
+      `(${PHONE_HEADERS.slice(0, 6).join(", ")}, ...): name it with the column option (?column= on the API, --column on the command line)`,
   );
 }
 

@@ -132,6 +132,8 @@ const acceptsGzip = (c: Context) => /(?:^|,)\s*gzip\s*(?:,|$|;\s*q=(?!0(?:\.0*)?
 const notFound = (file: string) => new ProblemError(404, "Not found", `no documentation asset named ${JSON.stringify(file.slice(0, 100))}`);
 
 export function mountDocsRoutes(app: OpenAPIHono<AppEnv>): void {
+  // The page's URLs are relative to /docs: send /docs/ there.
+  app.get("/docs/", (c) => c.redirect("/docs", 301));
   // Generated from `app` itself on the first request (all routes are registered by then) and kept.
   let yamlPromise: Promise<string> | undefined;
   const yaml = () =>

@@ -89,6 +89,11 @@ function buildStream(rand: () => number) {
       if (rand() < 0.15) ops.push({ kind: "callback", account, fields: { ...fields } }); // a retry
     }
   }
+  // Whatever the seed, the stream holds (inside the queried range) a missing receipt (registered, past its validity, no final status) and a
+  // registered delivery (a latency resting on a registered send time).
+  ops.push({ kind: "register", reg: { account: "shop", id: "FIXED-MISS", phone: phones[1]!, sent_at: new Date(DAY0 + 10 * 3_600_000).toISOString(), campaign: "bf", valid_until: new Date(DAY0 + 11 * 3_600_000).toISOString() } });
+  ops.push({ kind: "register", reg: { account: "crm", id: "FIXED-LAT", phone: phones[2]!, sent_at: new Date(DAY0 + 10 * 3_600_000).toISOString(), campaign: "cm" } });
+  ops.push({ kind: "callback", account: "crm", fields: { id: "FIXED-LAT", phone: phones[2]!, status: "1", err: "0", type: "0", ts: String(Math.floor((DAY0 + 10 * 3_600_000 + 30_000) / 1000)), sender_id: "SHOP" } });
   // Shuffle: registrations may come after their callbacks (late registrations), statuses out of order.
   for (let i = ops.length - 1; i > 0; i--) {
     const j = Math.floor(rand() * (i + 1));
