@@ -243,22 +243,7 @@ describe("HLR results", () => {
   it("roaming (the protocol's sample): mnc 02 keeps its zero, roaming true with country and network", async () => {
     const id = nextId();
     const phone = nextPhone();
-    await send({
-      id,
-      phone,
-      status: "1",
-      err: "0",
-      ts: "1717585433",
-      type: "4",
-      imsi: "250021234567891",
-      msc: "905320000000",
-      mcc: "250",
-      mnc: "02",
-      cn: "Russian Federation",
-      net: "MegaFon",
-      rcn: "Turkey",
-      rnet: "Turkcell",
-    });
+    await send({ ...samples.hlrRoaming, id, phone });
     expect((await hlrOf(id))[0]).toMatchObject({
       mcc: "250",
       mnc: "02",

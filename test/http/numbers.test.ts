@@ -268,22 +268,7 @@ describe("GET /v1/numbers/{phone}", () => {
 
     it("roaming (the protocol's sample): rcn and rnet", async () => {
       const phone = nextPhone();
-      await send({
-        id: nextId(),
-        phone,
-        status: "1",
-        err: "0",
-        ts: ts(0),
-        type: "4",
-        imsi: "250021234567891",
-        msc: "905320000000",
-        mcc: "250",
-        mnc: "02",
-        cn: "Russian Federation",
-        net: "MegaFon",
-        rcn: "Turkey",
-        rnet: "Turkcell",
-      });
+      await send({ ...samples.hlrRoaming, id: nextId(), phone, ts: ts(0) });
       const v = await verdictOf(phone);
       expect(v).toMatchObject({
         operator: { id: "250-02", name: "MegaFon" },
