@@ -34,6 +34,8 @@ export type WriterOptions = {
   concurrency?: number;
   /** Keep statistics rollups current (default true; off only to measure what they cost). */
   rollups?: boolean;
+  /** A transaction still unsettled after this long is given up as unavailable (default 30 s). */
+  transactionTimeoutMs?: number;
   /** How many times a batch is retried after a deadlock or serialization failure. */
   txRetries?: number;
   clock?: () => Date;
@@ -133,12 +135,27 @@ export class Writer {
     }
   }
 
+  /**
+   * A transaction that has not settled within `transactionTimeoutMs` is given up as unavailable (503): a connection
+   * the network lost without a word must not hold a lane, and its requests, forever. If it commits after all, SMSC's
+   * retry of those requests is a duplicate and changes nothing.
+   */
+  private bounded<T>(work: Promise<T>): Promise<T> {
+    const ms = this.options.transactionTimeoutMs ?? 30_000;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(Object.assign(new Error(`transaction did not settle within ${ms} ms`), { code: "CONNECT_TIMEOUT" })), ms);
+    });
+    work.catch(() => {}); // settled later or never: nobody waits on it once the timeout won
+    return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+  }
+
   private async writeBatch(batch: Pending[]): Promise<void> {
     const started = performance.now();
     const retries = this.options.txRetries ?? 3;
     for (let attempt = 0; ; attempt++) {
       try {
-        const outcomes = await this.db.transaction((tx) => storeCallbacks(tx, batch.map((p) => p.record), this.clock(), { rollups: this.options.rollups ?? true }));
+        const outcomes = await this.bounded(this.db.transaction((tx) => storeCallbacks(tx, batch.map((p) => p.record), this.clock(), { rollups: this.options.rollups ?? true })));
         this.options.onBatch?.({ size: batch.length, ms: performance.now() - started, ok: true });
         batch.forEach((p, i) => p.resolve(outcomes[i]!));
         return;
@@ -166,7 +183,7 @@ export class Writer {
     let lastError: unknown;
     for (let attempt = 0; attempt <= retries; attempt++) {
       try {
-        const [outcome] = await this.db.transaction((tx) => storeCallbacks(tx, [p.record], this.clock(), { rollups: this.options.rollups ?? true }));
+        const [outcome] = await this.bounded(this.db.transaction((tx) => storeCallbacks(tx, [p.record], this.clock(), { rollups: this.options.rollups ?? true })));
         p.resolve(outcome!);
         return;
       } catch (err) {
@@ -181,7 +198,7 @@ export class Writer {
     this.options.onError?.(lastError, "request could not be derived; storing it raw");
     try {
       const message = lastError instanceof Error ? lastError.message : String(lastError);
-      const outcome = await this.db.transaction((tx) => storeRawOnly(tx, p.record, { code: "store_failed", message }));
+      const outcome = await this.bounded(this.db.transaction((tx) => storeRawOnly(tx, p.record, { code: "store_failed", message })));
       p.resolve(outcome);
     } catch (err) {
       this.options.onError?.(err, "request could not be stored raw");
