@@ -1,12 +1,10 @@
 // DELETE /v1/numbers/{phone} (admin): erases everything stored about one number.
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import type { AppDeps, AppEnv } from "../app.js";
-import { normalizePhone } from "../domain/phone.js";
 import { ERASED_TABLES } from "../db/queries/erasure.js";
-import { ProblemError } from "../http/problem.js";
 import { eraseNumberEverywhere } from "../ingest/erase.js";
 import { requireScope } from "./auth.js";
-import { commonProblems, problem, safeText } from "./schemas.js";
+import { commonProblems, problem, requirePhone, safeText } from "./schemas.js";
 
 const ErasureSchema = z
   .object({
@@ -36,11 +34,10 @@ export function mountErasureRoute(app: OpenAPIHono<AppEnv>, deps: AppDeps): void
     }),
     async (c) => {
       const input = c.req.valid("param").phone;
-      const p = normalizePhone(input, deps.config.defaultCountry);
-      if (!p.ok) throw new ProblemError(422, "Not a phone number", p.error.message, { errors: [{ field: "phone", message: p.error.message }] });
-      const result = await eraseNumberEverywhere(deps.db, p.value.phone, deps.clock());
+      const p = requirePhone(input, deps.config.defaultCountry, { status: 422 });
+      const result = await eraseNumberEverywhere(deps.db, p.phone, deps.clock());
       deps.logger.info({ erased: result.erased, suppressed: result.suppressed }, "number erased");
-      return c.json({ phone: p.value.phone, e164: p.value.e164, ...result } as z.infer<typeof ErasureSchema>, 200);
+      return c.json({ phone: p.phone, e164: p.e164, ...result } as z.infer<typeof ErasureSchema>, 200);
     },
   );
 }

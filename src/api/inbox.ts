@@ -2,13 +2,11 @@
 // list from.
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import type { AppDeps, AppEnv } from "../app.js";
-import { normalizePhone } from "../domain/phone.js";
 import { findWaitcalls, listIncoming } from "../db/queries/events.js";
 import { listOptOuts } from "../db/queries/opt-outs.js";
 import { csvResponse, wantsCsv } from "../http/csv.js";
-import { ProblemError } from "../http/problem.js";
 import { requireScope } from "./auth.js";
-import { commonProblems, CursorSchema, decodeCursor, encodeCursor, iso, LimitSchema, RangeQuerySchema, resolveRange, safeText } from "./schemas.js";
+import { commonProblems, CursorSchema, decodeCursor, encodeCursor, iso, LimitSchema, RangeQuerySchema, requirePhone, resolveRange, safeText } from "./schemas.js";
 
 const IncomingSchema = z
   .object({
@@ -41,11 +39,7 @@ const TimeIdCursor = z.object({ t: z.iso.datetime(), id: z.number().int().positi
 const TimePhoneCursor = z.object({ t: z.iso.datetime(), p: z.string().max(32) });
 
 export function mountInboxRoutes(app: OpenAPIHono<AppEnv>, deps: AppDeps): void {
-  const phoneOrProblem = (input: string, field: string): string => {
-    const p = normalizePhone(input, deps.config.defaultCountry);
-    if (!p.ok) throw ProblemError.validation([{ field, message: p.error.message }]);
-    return p.value.phone;
-  };
+  const phoneOrProblem = (input: string, field: string): string => requirePhone(input, deps.config.defaultCountry, { field }).phone;
 
   app.openapi(
     createRoute({

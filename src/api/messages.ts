@@ -10,7 +10,7 @@ import { csvResponse, wantsCsv } from "../http/csv.js";
 import { fieldErrors, ProblemError } from "../http/problem.js";
 import { registerMessages, type MessageRegistration } from "../ingest/register.js";
 import { requireScope } from "./auth.js";
-import { AccountSchema, commonProblems, CursorSchema, decodeCursor, encodeCursor, iso, LimitSchema, problem, RangeQuerySchema, resolveRange, safeText, TimestampSchema } from "./schemas.js";
+import { AccountSchema, commonProblems, CursorSchema, decodeCursor, encodeCursor, iso, LimitSchema, problem, RangeQuerySchema, resolveRange, safeText, TimestampSchema, requirePhone } from "./schemas.js";
 
 export const MAX_REGISTRATIONS = 10_000;
 
@@ -221,9 +221,7 @@ export function mountMessageRoutes(app: OpenAPIHono<AppEnv>, deps: AppDeps): voi
       const range = resolveRange(q, deps.clock());
       let phone: string | undefined;
       if (q.phone !== undefined) {
-        const p = phoneOf(q.phone);
-        if (!p.ok) throw ProblemError.validation([{ field: "phone", message: p.error.message }]);
-        phone = p.value.phone;
+        phone = requirePhone(q.phone, config.defaultCountry).phone;
       }
       const after = q.cursor ? decodeCursor(q.cursor, CursorValueSchema) : undefined;
       const rows = await listMessages(deps.db, {

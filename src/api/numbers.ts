@@ -5,7 +5,7 @@ import type { AppDeps, AppEnv } from "../app.js";
 import { requireScope } from "./auth.js";
 import { errorMeaning } from "../domain/errors.js";
 import { messageTypeName } from "../domain/message-types.js";
-import { normalizePhone, type NormalizedPhone } from "../domain/phone.js";
+import { normalizePhone } from "../domain/phone.js";
 import { statusMeaning } from "../domain/statuses.js";
 import {
   EVIDENCE_KINDS,
@@ -17,8 +17,7 @@ import {
 } from "../domain/verdict.js";
 import { findNumberVerdicts } from "../db/queries/verdicts.js";
 import { listTimeline, type TimelineRow } from "../db/queries/timeline.js";
-import { ProblemError } from "../http/problem.js";
-import { commonProblems, CursorSchema, decodeCursor, encodeCursor, iso, LimitSchema, problem, TimestampSchema, DefaultCountrySchema, MaxAgeSchema } from "./schemas.js";
+import { commonProblems, CursorSchema, decodeCursor, encodeCursor, iso, LimitSchema, problem, TimestampSchema, DefaultCountrySchema, MaxAgeSchema, requirePhone } from "./schemas.js";
 
 export const MAX_LOOKUP_NUMBERS = 10_000;
 
@@ -246,16 +245,6 @@ function timelineJson(r: TimelineRow): z.infer<typeof TimelineItemSchema> {
   }
 }
 
-/** The number in the path, normalised; 422 when it cannot be a phone number at all. */
-function phoneFromPath(raw: string, defaultCountry: string): NormalizedPhone {
-  const n = normalizePhone(raw, defaultCountry);
-  if (!n.ok) {
-    throw new ProblemError(422, "Not a phone number", `"${raw.slice(0, 64)}" ${n.error.message}`, {
-      errors: [{ field: "phone", message: n.error.message }],
-    });
-  }
-  return n.value;
-}
 
 // ---- routes -------------------------------------------------------------------------------------------------------
 
@@ -320,7 +309,7 @@ export function mountNumberRoutes(app: OpenAPIHono<AppEnv>, deps: AppDeps): void
     }),
     async (c) => {
       const o = options(c.req.valid("query"));
-      const number = phoneFromPath(c.req.valid("param").phone, o.defaultCountry);
+      const number = requirePhone(c.req.valid("param").phone, o.defaultCountry, { status: 422 });
       const [verdict] = await findNumberVerdicts(deps.db, [number], o);
       return c.json(toJson(verdict!), 200);
     },
@@ -344,7 +333,7 @@ export function mountNumberRoutes(app: OpenAPIHono<AppEnv>, deps: AppDeps): void
     }),
     async (c) => {
       const q = c.req.valid("query");
-      const number = phoneFromPath(c.req.valid("param").phone, (q.default_country ?? deps.config.defaultCountry).toUpperCase());
+      const number = requirePhone(c.req.valid("param").phone, (q.default_country ?? deps.config.defaultCountry).toUpperCase(), { status: 422 });
       const cursor = q.cursor ? decodeCursor(q.cursor, TimelineCursorSchema) : null;
       const rows = await listTimeline(deps.db, number.phone, cursor, q.limit + 1);
       const page = rows.slice(0, q.limit);

@@ -1,6 +1,7 @@
 // Schemas shared by the /v1 routes: the problem body, pagination and time ranges (design.md, Contracts).
 import { z } from "@hono/zod-openapi";
 import { isPhoneRegion } from "../domain/operators.js";
+import { normalizePhone, type NormalizedPhone } from "../domain/phone.js";
 import { MAX_AGE_PATTERN } from "../domain/verdict.js";
 import { ProblemError } from "../http/problem.js";
 
@@ -60,6 +61,20 @@ export const MaxAgeSchema = z
   .string()
   .regex(MAX_AGE_PATTERN, "`<n>h`, `<n>d` or `<n>w`, n ≥ 1 (for example 30d)")
   .openapi({ description: "Evidence older than this does not count; default: all evidence counts", example: "30d" });
+
+/**
+ * A phone from the request, normalised, or the problem that says why it is none: 400 naming `field` for a filter or
+ * body field, 422 for the number a route is about (`/v1/numbers/{phone}`).
+ */
+export function requirePhone(input: string, defaultCountry: string, options: { field?: string; status?: 400 | 422 } = {}): NormalizedPhone {
+  const n = normalizePhone(input, defaultCountry);
+  if (n.ok) return n.value;
+  const field = options.field ?? "phone";
+  if (options.status === 422) {
+    throw new ProblemError(422, "Not a phone number", `"${input.slice(0, 64)}" ${n.error.message}`, { errors: [{ field, message: n.error.message }] });
+  }
+  throw ProblemError.validation([{ field, message: n.error.message }]);
+}
 
 export const LimitSchema = z.coerce
   .number()
