@@ -17,6 +17,10 @@ export const rows: Row[] = [];
 
 export async function startProcess(command: string[], env: Record<string, string>): Promise<{ proc: ChildProcess; port: number }> {
   const port = await freePort();
+  // BENCH_CPU_PROF=dir: each measured Node process writes a CPU profile there when it exits (open it in Chrome's DevTools).
+  if (process.env.BENCH_CPU_PROF && command[0] === process.execPath) {
+    command = [command[0], "--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`, ...command.slice(1)];
+  }
   const proc = spawn(command[0]!, command.slice(1), { cwd: ROOT, env: { ...process.env, ...env, PORT: String(port), HOST: "127.0.0.1", LOG_LEVEL: "info" }, stdio: ["ignore", "pipe", "inherit"] });
   await new Promise<void>((resolve, reject) => {
     let out = "";

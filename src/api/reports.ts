@@ -252,10 +252,10 @@ function streamed(pieces: AsyncGenerator<string>, headers: Record<string, string
 
 const DIFF_COLUMNS = ["e164", "old_verdict", "new_verdict", "old_action", "new_action"] as const;
 
-async function* diffJson(deps: AppDeps, id: string, against: string): AsyncGenerator<string> {
-  yield `{"report_id":${JSON.stringify(id)},"against":${JSON.stringify(against)},"items":[`;
+async function* diffJson(deps: AppDeps, report: StoredHygieneReport, against: string): AsyncGenerator<string> {
+  yield `{"report_id":${JSON.stringify(report.id)},"against":${JSON.stringify(against)},"items":[`;
   let first = true;
-  for await (const page of reportChanges(deps.db, id, against)) {
+  for await (const page of reportChanges(deps.db, report, against)) {
     const parts = page.map((c) =>
       JSON.stringify({ e164: `+${c.phone}`, old_verdict: c.oldVerdict, new_verdict: c.newVerdict, old_action: c.oldAction, new_action: c.newAction }),
     );
@@ -265,9 +265,9 @@ async function* diffJson(deps: AppDeps, id: string, against: string): AsyncGener
   yield "]}";
 }
 
-async function* diffCsv(deps: AppDeps, id: string, against: string): AsyncGenerator<string> {
+async function* diffCsv(deps: AppDeps, report: StoredHygieneReport, against: string): AsyncGenerator<string> {
   yield `${DIFF_COLUMNS.join(",")}\n`;
-  for await (const page of reportChanges(deps.db, id, against)) {
+  for await (const page of reportChanges(deps.db, report, against)) {
     yield page.map((c) => `+${c.phone},${c.oldVerdict ?? ""},${c.newVerdict ?? ""},${c.oldAction ?? ""},${c.newAction ?? ""}\n`).join("");
   }
 }
@@ -481,7 +481,7 @@ export function mountReportRoutes(app: OpenAPIHono<AppEnv>, deps: AppDeps): void
     }),
     async (c) => {
       const report = await reportOr404(c.req.valid("param").id, true);
-      return streamed(recheckLines(deps.db, report.id, { batchSize: c.req.valid("query").batch_size }), { "content-type": "text/plain; charset=utf-8" }) as never;
+      return streamed(recheckLines(deps.db, report, { batchSize: c.req.valid("query").batch_size }), { "content-type": "text/plain; charset=utf-8" }) as never;
     },
   );
 
@@ -507,8 +507,8 @@ export function mountReportRoutes(app: OpenAPIHono<AppEnv>, deps: AppDeps): void
     async (c) => {
       const report = await reportOr404(c.req.valid("param").id, true);
       const against = await reportOr404(c.req.valid("query").against, true, "against");
-      if (wantsCsv(c)) return streamed(diffCsv(deps, report.id, against.id), { "content-type": "text/csv; charset=utf-8" }) as never;
-      return streamed(diffJson(deps, report.id, against.id), { "content-type": "application/json" }) as never;
+      if (wantsCsv(c)) return streamed(diffCsv(deps, report, against.id), { "content-type": "text/csv; charset=utf-8" }) as never;
+      return streamed(diffJson(deps, report, against.id), { "content-type": "application/json" }) as never;
     },
   );
 }

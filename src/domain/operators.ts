@@ -57,16 +57,24 @@ export function lookupOperator(mcc: string | null, mnc: string | null): Operator
 }
 
 let displayNames: Intl.DisplayNames | null = null;
+/** Names already looked up (Intl.DisplayNames is slow, and there are only a few hundred codes). */
+const countryNames = new Map<string, string | null>();
 
 /** The English name of an ISO 3166-1 alpha-2 country (`KZ` → `Kazakhstan`); null when it names none. */
 export function countryName(iso: string | null): string | null {
-  if (iso === null || !/^[A-Za-z]{2}$/.test(iso)) return null;
+  if (iso === null) return null;
+  const known = countryNames.get(iso);
+  if (known !== undefined) return known;
+  if (!/^[A-Za-z]{2}$/.test(iso)) return null;
   displayNames ??= new Intl.DisplayNames(["en"], { type: "region", fallback: "none" });
+  let name: string | null;
   try {
-    return displayNames.of(iso.toUpperCase()) ?? null;
+    name = displayNames.of(iso.toUpperCase()) ?? null;
   } catch {
-    return null;
+    name = null;
   }
+  countryNames.set(iso, name);
+  return name;
 }
 
 /** True when the numbering plan knows this ISO country (so it can read national numbers from it). */

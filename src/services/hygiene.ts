@@ -24,7 +24,8 @@ import {
   insertClassifiedRows,
   insertHygieneReport,
   listHygieneChanges,
-  listHygieneCsvLines,
+  listHygieneResultRows,
+  type HygieneResultRow,
   listHygieneJsonRows,
   listRecheckPhones,
   resolveHygieneDuplicates,
@@ -35,7 +36,7 @@ import {
   type StoredHygieneReport,
 } from "../db/queries/hygiene.js";
 import { findNumberVerdicts } from "../db/queries/verdicts.js";
-import { neutralizeCell } from "../http/csv.js";
+import { csvLine, neutralizeCell } from "../http/csv.js";
 import {
   CsvRecordReader,
   decideAction,
@@ -664,19 +665,25 @@ export function reportSummary(report: StoredHygieneReport): Summary | null {
   return (report.summary as Summary | null) ?? null;
 }
 
+/** The windows of row numbers a report is read in: (after, after + PAGE_ROWS] up to its last row. */
+function* windows(report: StoredHygieneReport): Generator<number> {
+  for (let after = 0; after < (report.totalRows ?? 0); after += PAGE_ROWS) yield after;
+}
+
 /**
- * Pages of a done report's result rows (`pieces`: CSV lines or JSON objects written by the database), in input
- * order. A done report's rows are numbered 1..total without gaps, so the next pages are read while one is sent.
+ * Pages of a done report's result rows (`pieces`: CSV lines or JSON objects), in input order. A done report's rows
+ * are numbered 1..total without gaps, so the next pages are read while one is sent.
  */
-async function* resultPages(total: number, read: (after: number) => Promise<ResultPage>): AsyncGenerator<string[]> {
+async function* resultPages(report: StoredHygieneReport, read: (after: number) => Promise<ResultPage>): AsyncGenerator<string[]> {
   const pending: Promise<ResultPage>[] = [];
-  let after = 0;
+  const next = windows(report);
   const readAhead = () => {
-    while (pending.length < 2 && after < total) {
-      const page = read(after);
+    while (pending.length < 2) {
+      const w = next.next();
+      if (w.done) return;
+      const page = read(w.value);
       page.catch(() => {});
       pending.push(page);
-      after += PAGE_ROWS;
     }
   };
   readAhead();
@@ -687,13 +694,10 @@ async function* resultPages(total: number, read: (after: number) => Promise<Resu
   }
 }
 
-/** What a spreadsheet would run as a formula (the rule of http/csv.ts neutralizeCell), as a database regex. */
-const FORMULA = "^([=@\t\r]|[+-]($|[^0-9.]))";
-
 /**
  * The result as CSV, a page at a time: every uploaded column as it was, then the result columns. `excel`: UTF-8 with
  * BOM, `;` and CRLF. A cell a spreadsheet would run as a formula gets a leading `'` (as in every CSV this service
- * writes). The database writes the lines.
+ * writes).
  */
 export async function* resultCsv(db: Sql, report: StoredHygieneReport, options: { excel: boolean }): AsyncGenerator<string> {
   const input = reportInput(report)!;
@@ -701,10 +705,34 @@ export async function* resultCsv(db: Sql, report: StoredHygieneReport, options: 
   const eol = options.excel ? "\r\n" : "\n";
   const header = [...input.columns, ...input.resultColumns].map((c) => neutralizeCell(c) as string);
   yield (options.excel ? "\ufeff" : "") + stringify([header], { delimiter, record_delimiter: eol });
-  const quote = `[${delimiter}"\r\n]`;
-  const read = (after: number) =>
-    listHygieneCsvLines(db, report.id, { after, limit: PAGE_ROWS, width: input.columns.length, delimiter, neutralize: FORMULA, quote });
-  for await (const lines of resultPages(report.totalRows ?? 0, read)) yield lines.join(eol) + eol;
+  const width = input.columns.length;
+  const read = async (after: number): Promise<ResultPage> => {
+    const page = await listHygieneResultRows(db, report.id, { after, limit: PAGE_ROWS });
+    return { lastRowNo: page.lastRowNo, pieces: page.rows.map((row) => csvLine(resultCells(row, width), delimiter)) };
+  };
+  for await (const lines of resultPages(report, read)) yield lines.join(eol) + eol;
+}
+
+/** A result row's CSV cells: the first `width` uploaded cells (padded with empty ones), then the result columns. */
+function resultCells(row: HygieneResultRow, width: number): string[] {
+  const [cells, phone, phoneError, duplicateOf, verdict, reason, evidenceAt, operator, country, roaming, optedOut, action] = row;
+  const out = cells.length > width ? cells.slice(0, width) : cells;
+  while (out.length < width) out.push("");
+  const bool = (b: boolean | null) => (b === null ? "" : b ? "true" : "false");
+  out.push(
+    phone === null ? "" : `+${phone}`,
+    phoneError ?? "",
+    duplicateOf === null ? "" : String(duplicateOf),
+    verdict ?? "",
+    reason ?? "",
+    evidenceAt === null ? "" : new Date(evidenceAt).toISOString(),
+    operator ?? "",
+    country ?? "",
+    bool(roaming),
+    bool(optedOut),
+    action ?? "",
+  );
+  return out;
 }
 
 /** The result as JSON (`{report_id, columns, items}`), a page at a time; the database writes the items. */
@@ -712,7 +740,7 @@ export async function* resultJson(db: Sql, report: StoredHygieneReport): AsyncGe
   const input = reportInput(report)!;
   yield `{"report_id":${JSON.stringify(report.id)},"columns":${JSON.stringify(input.columns)},"items":[`;
   let first = true;
-  for await (const items of resultPages(report.totalRows ?? 0, (after) => listHygieneJsonRows(db, report.id, { after, limit: PAGE_ROWS }))) {
+  for await (const items of resultPages(report, (after) => listHygieneJsonRows(db, report.id, { after, limit: PAGE_ROWS }))) {
     yield (first ? "" : ",") + items.join(",");
     first = false;
   }
@@ -722,13 +750,11 @@ export async function* resultJson(db: Sql, report: StoredHygieneReport): AsyncGe
 export type RecheckOptions = { batchSize: number };
 
 /** The numbers to check again, digits only, `batchSize` per line, comma-separated. */
-export async function* recheckLines(db: Sql, id: string, options: RecheckOptions): AsyncGenerator<string> {
-  let after = 0;
+export async function* recheckLines(db: Sql, report: StoredHygieneReport, options: RecheckOptions): AsyncGenerator<string> {
   let line: string[] = [];
   let out = "";
-  for (;;) {
-    const page = await listRecheckPhones(db, id, after, PAGE_ROWS);
-    for (const r of page) {
+  for (const after of windows(report)) {
+    for (const r of await listRecheckPhones(db, report.id, after, PAGE_ROWS)) {
       line.push(r.phone);
       if (line.length >= options.batchSize) {
         out += `${line.join(",")}\n`;
@@ -739,21 +765,15 @@ export async function* recheckLines(db: Sql, id: string, options: RecheckOptions
       yield out;
       out = "";
     }
-    if (page.length < PAGE_ROWS) break;
-    after = page[page.length - 1]!.rowNo;
   }
   if (line.length > 0) yield `${line.join(",")}\n`;
 }
 
-/** Pages of the numbers whose verdict or action changed from report `against` to report `id`. */
-export async function* reportChanges(db: Sql, id: string, against: string): AsyncGenerator<HygieneChange[]> {
-  let after = 0;
-  for (;;) {
-    const page = await listHygieneChanges(db, id, against, after, PAGE_ROWS);
-    if (page.length === 0) return;
-    yield page;
-    if (page.length < PAGE_ROWS) return;
-    after = page[page.length - 1]!.rowNo;
+/** Pages of the numbers whose verdict or action changed from report `against` to `report`. */
+export async function* reportChanges(db: Sql, report: StoredHygieneReport, against: string): AsyncGenerator<HygieneChange[]> {
+  for (const after of windows(report)) {
+    const page = await listHygieneChanges(db, report.id, against, after, PAGE_ROWS);
+    if (page.length > 0) yield page;
   }
 }
 

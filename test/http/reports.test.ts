@@ -156,6 +156,20 @@ describe("POST /v1/reports/hygiene: classifying a list", () => {
     expect(items[7]!.phone_error).toMatch(/^not_a_phone: /);
   });
 
+  it("the CSV result says for every row what the JSON result says", async () => {
+    const report = await created(mainList(), "text/csv");
+    const { items } = await resultOf(report.id);
+    const { records } = await csvOf(report.id);
+    const asCsv = (v: unknown) => (v === null ? "" : String(v));
+    expect(records.slice(1)).toEqual(
+      items.map((r) => [
+        ...r.cells,
+        ...[r.e164, r.phone_error, r.duplicate_of, r.verdict, r.reason, r.evidence_at, r.operator, r.country, r.roaming, r.opted_out, r.action].map(asCsv),
+      ]),
+    );
+    expect(records.filter((r) => r[8] !== "").length).toBeGreaterThan(3); // evidence_at written on rows that have it
+  });
+
   it("summarises rows per verdict, action, operator and country, with duplicates and malformed rows", async () => {
     const report = await created(mainList(), "text/csv");
     expect(report.summary).toEqual({
@@ -425,6 +439,10 @@ describe("the 201/202 split", () => {
 
   it("more: 202 with Location and status running, classified in the background; GET shows progress until done", async () => {
     const numbers = manyNumbers(10_500, 20_000);
+    // Two numbers past the first pages of rows change between an earlier report and this one (recheck.txt and diff).
+    const earlier = await created(`phone\n${numbers[7000]}\n${numbers[10_400]}\n`, "text/csv");
+    await hlr(numbers[7000]!, 0);
+    await hlr(numbers[10_400]!, 0);
     const res = await post(["phone", ...numbers, numbers[0]].join("\n"), "text/csv");
     expect(res.status, res.text).toBe(202);
     const running = res.json();
@@ -433,10 +451,15 @@ describe("the 201/202 split", () => {
     const done = await settled(running.id);
     expect(done).toMatchObject({ status: "done", failure: null, progress: { rows_done: 10_501, total_rows: 10_501, seconds_left: 0 } });
     expect(done.progress.rows_per_second).toBeGreaterThan(0);
-    expect(done.summary).toMatchObject({ rows: 10_501, duplicates: 1, by_action: { recheck: 10_500, drop: 1 } });
+    expect(done.summary).toMatchObject({ rows: 10_501, duplicates: 1, by_action: { recheck: 10_498, keep: 2, drop: 1 } });
     const { records } = await csvOf(running.id);
     expect(records).toHaveLength(10_502);
     expect(records[10_501]!.slice(0, 4)).toEqual([numbers[0], `+${numbers[0]}`, "", "1"]);
+    expect(records.slice(1).map((r) => r[0])).toEqual([...numbers, numbers[0]]);
+    const recheck = await get(`/v1/reports/${running.id}/recheck.txt?batch_size=1000`);
+    expect(recheck.text.trimEnd().split("\n").join(",").split(",")).toEqual(numbers.filter((_, i) => i !== 7000 && i !== 10_400));
+    const diff = await get(`/v1/reports/${running.id}/diff?against=${earlier.id}`);
+    expect(diff.json().items.map((c: { e164: string }) => c.e164)).toEqual([`+${numbers[7000]}`, `+${numbers[10_400]}`]);
   });
 });
 
