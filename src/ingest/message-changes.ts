@@ -12,11 +12,15 @@ export type MessageChange = { id: number; account: string; before: MessageState;
 export type DeriveOptions = { rollups?: boolean };
 
 export async function applyMessageChanges(tx: Sql, changes: readonly MessageChange[], now: Date, options: DeriveOptions = {}): Promise<void> {
-  await updateMessages(tx, changes, now);
-  if (options.rollups === false) return;
-  await applyRollupDeltas(
-    tx,
-    // A message that could not be placed in time yet (no status, not registered) counted nowhere before.
-    rollupDeltas(changes.map((c) => ({ account: c.account, before: placedAt(c.before) === null ? null : c.before, after: c.state }))),
-  );
+  // Both sent at once (pipelined), messages first: the fixed table order.
+  await Promise.all([
+    updateMessages(tx, changes, now),
+    options.rollups === false
+      ? undefined
+      : applyRollupDeltas(
+          tx,
+          // A message that could not be placed in time yet (no status, not registered) counted nowhere before.
+          rollupDeltas(changes.map((c) => ({ account: c.account, before: placedAt(c.before) === null ? null : c.before, after: c.state }))),
+        ),
+  ]);
 }

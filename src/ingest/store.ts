@@ -109,43 +109,11 @@ export type Stored = { record: CallbackRecord; callbackId: number };
 
 /** Writes everything derived from stored callbacks. Idempotent: deriving the same callback again changes nothing. */
 export async function storeDerived(tx: Sql, stored: readonly Stored[], now: Date, options: DeriveOptions = {}): Promise<void> {
-  const statuses: { s: Stored; u: StatusUpdate }[] = [];
+  const statuses: StatusOf[] = [];
   for (const s of stored) {
     const u = s.record.normalized.status;
     if (u) statuses.push({ s, u });
   }
-
-  await insertStatusEvents(
-    tx,
-    statuses.map(({ s, u }) => ({
-      account: s.record.account,
-      smscId: u.smscId,
-      phone: u.phone,
-      type: u.type,
-      status: u.status,
-      err: u.err,
-      eventAt: u.eventAt,
-      receivedAt: s.record.receivedAt,
-      callbackId: s.callbackId,
-    })),
-  );
-
-  await insertHlrResults(
-    tx,
-    statuses
-      .filter(({ u }) => u.hlr !== null)
-      .map(({ s, u }) => ({
-        account: s.record.account,
-        smscId: u.smscId,
-        phone: u.phone,
-        status: u.status,
-        err: u.err,
-        ...u.hlr!,
-        eventAt: u.eventAt,
-        receivedAt: s.record.receivedAt,
-        callbackId: s.callbackId,
-      })),
-  );
 
   const numberUpdates = new Map<string, NumberUpdate>();
   const numberFor = (s: Stored): NumberUpdate | null => {
@@ -174,11 +142,18 @@ export async function storeDerived(tx: Sql, stored: readonly Stored[], now: Date
     const number = numberFor(s);
     if (number) foldStatusIntoNumber(number, u);
   }
-  if (byMessage.size > 0) {
-    const locked = await lockMessages(tx, [...byMessage.values()].map((e) => e.key), now);
-    const fresh = locked.filter((m) => m.state.firstStatusAt === null && !m.state.registered && m.state.operatorMcc === null);
-    const operators = await findNumberOperators(tx, fresh.map((m) => m.phone));
-    const changed: MessageChange[] = [];
+  // Statements that need no answer from each other are sent together: postgres.js pipelines them on the
+  // transaction's connection (PGlite runs them in turn). They still run in the order sent, the fixed table order.
+  const messageKeys = [...byMessage.values()].map((e) => e.key);
+  const [, , locked, operators] = await Promise.all([
+    insertStatusEvents(tx, statusEventRows(statuses)),
+    insertHlrResults(tx, hlrResultRows(statuses)),
+    lockMessages(tx, messageKeys, now),
+    // The operator of each number's latest HLR answer (this batch's included), to place a new message.
+    findNumberOperators(tx, messageKeys.map((k) => k.phone)),
+  ]);
+  const changed: MessageChange[] = [];
+  {
     for (const m of locked) {
       const entry = byMessage.get(`${m.account}\u0000${m.smscId}\u0000${m.phone}`);
       if (!entry) continue;
@@ -200,26 +175,59 @@ export async function storeDerived(tx: Sql, stored: readonly Stored[], now: Date
         }
       }
     }
-    await applyMessageChanges(tx, changed, now, options);
   }
 
   for (const s of stored) if (s.record.normalized.status === null) numberFor(s);
-  await upsertNumbers(tx, [...numberUpdates.values()]);
-
   const fieldsRow = (s: Stored) => ({ account: s.record.account, receivedAt: s.record.receivedAt, fields: s.record.fields, callbackId: s.callbackId });
-  await insertIncomingMessages(
-    tx,
-    stored.flatMap((s) => (s.record.normalized.incoming ? [{ ...fieldsRow(s), ...s.record.normalized.incoming }] : [])),
-  );
-  await upsertOptOuts(tx, latestOptPerPhone(stored), now);
-  await insertWaitcallEvents(
-    tx,
-    stored.flatMap((s) => (s.record.normalized.waitcall ? [{ ...fieldsRow(s), ...s.record.normalized.waitcall }] : [])),
-  );
-  await insertIvrEvents(
-    tx,
-    stored.flatMap((s) => (s.record.normalized.ivr ? [{ ...fieldsRow(s), ...s.record.normalized.ivr }] : [])),
-  );
+  await Promise.all([
+    applyMessageChanges(tx, changed, now, options),
+    upsertNumbers(tx, [...numberUpdates.values()]),
+    insertIncomingMessages(
+      tx,
+      stored.flatMap((s) => (s.record.normalized.incoming ? [{ ...fieldsRow(s), ...s.record.normalized.incoming }] : [])),
+    ),
+    upsertOptOuts(tx, latestOptPerPhone(stored), now),
+    insertWaitcallEvents(
+      tx,
+      stored.flatMap((s) => (s.record.normalized.waitcall ? [{ ...fieldsRow(s), ...s.record.normalized.waitcall }] : [])),
+    ),
+    insertIvrEvents(
+      tx,
+      stored.flatMap((s) => (s.record.normalized.ivr ? [{ ...fieldsRow(s), ...s.record.normalized.ivr }] : [])),
+    ),
+  ]);
+}
+
+type StatusOf = { s: Stored; u: StatusUpdate };
+
+function statusEventRows(statuses: readonly StatusOf[]) {
+  return statuses.map(({ s, u }) => ({
+    account: s.record.account,
+    smscId: u.smscId,
+    phone: u.phone,
+    type: u.type,
+    status: u.status,
+    err: u.err,
+    eventAt: u.eventAt,
+    receivedAt: s.record.receivedAt,
+    callbackId: s.callbackId,
+  }));
+}
+
+function hlrResultRows(statuses: readonly StatusOf[]) {
+  return statuses
+    .filter(({ u }) => u.hlr !== null)
+    .map(({ s, u }) => ({
+      account: s.record.account,
+      smscId: u.smscId,
+      phone: u.phone,
+      status: u.status,
+      err: u.err,
+      ...u.hlr!,
+      eventAt: u.eventAt,
+      receivedAt: s.record.receivedAt,
+      callbackId: s.callbackId,
+    }));
 }
 
 /** The batch's deciding opt-out/opt-in message per phone: the latest; at the same instant an opt-out. */

@@ -9,28 +9,22 @@ export type LockedMessage = MessageKey & { id: number; state: MessageState };
 const toDate = (v: unknown): Date | null => (v === null || v === undefined ? null : new Date(v as string | Date));
 
 /**
- * Makes sure a row exists for each key, then locks the rows in key order (so concurrent writers never deadlock)
- * and returns their current state.
+ * Makes sure a row exists for each key, locks the rows in key order (so concurrent writers never deadlock) and
+ * returns their current state: one statement. ON CONFLICT DO UPDATE locks an existing row as FOR UPDATE would, and
+ * finds it through the unique index whatever the planner believes of the table's size (a join of the keys with
+ * `messages` was planned as a sequential scan while the table was small).
  */
 export async function lockMessages(tx: Sql, keys: readonly MessageKey[], now: Date): Promise<LockedMessage[]> {
+  if (keys.length === 0) return [];
   const sorted = [...keys].sort(compareMessageKeys);
-  const json = JSON.stringify(sorted);
-  await tx.query(
-    `INSERT INTO messages (account, smsc_id, phone, created_at, updated_at)
+  const rows = await tx.query<Record<string, unknown>>(
+    `INSERT INTO messages AS m (account, smsc_id, phone, created_at, updated_at)
      SELECT account, "smscId", phone, $2, $2
      FROM json_to_recordset($1::text::json) AS t(account text, "smscId" text, phone text)
      ORDER BY account, "smscId", phone
-     ON CONFLICT (account, smsc_id, phone) DO NOTHING`,
-    [json, now],
-  );
-  const rows = await tx.query<Record<string, unknown>>(
-    `SELECT m.id::text AS id, m.account, m.smsc_id, m.phone, ${STATE_COLUMNS}
-     FROM messages m
-     JOIN json_to_recordset($1::text::json) AS t(account text, "smscId" text, phone text)
-       ON m.account = t.account AND m.smsc_id = t."smscId" AND m.phone = t.phone
-     ORDER BY m.account, m.smsc_id, m.phone
-     FOR UPDATE OF m`,
-    [json],
+     ON CONFLICT (account, smsc_id, phone) DO UPDATE SET updated_at = m.updated_at
+     RETURNING m.id::text AS id, m.account, m.smsc_id, m.phone, ${STATE_COLUMNS}`,
+    [JSON.stringify(sorted), now],
   );
   return rows.map((r) => ({
     id: Number(r.id),
@@ -102,7 +96,9 @@ export async function updateMessages(tx: Sql, rows: readonly { id: number; state
        "firstStatusAt" timestamptz, "lastStatusAt" timestamptz, "deliveredAt" timestamptz, registered boolean,
        "sentAt" timestamptz, "validUntil" timestamptz, "menuId" text, "countryIso" text, "operatorMcc" text,
        "operatorMnc" text, "placedAt" timestamptz)
-     WHERE m.id = t.id`,
+     WHERE m.id = t.id
+       -- The ids again as an array: the planner then finds the rows by the primary key even while the table is small.
+       AND m.id = ANY(ARRAY(SELECT (e->>'id')::bigint FROM json_array_elements($1::text::json) e))`,
     [json, now],
   );
 }
