@@ -31,20 +31,6 @@ export async function upsertOptOuts(tx: Sql, rows: readonly OptOutRow[], now: Da
   );
 }
 
-/** The numbers among `phones` that are opted out now: by their opt-out row, or by an erased number's suppression. */
-export async function findOptedOut(db: Sql, phones: readonly string[]): Promise<Set<string>> {
-  if (phones.length === 0) return new Set();
-  const unique = [...new Set(phones)];
-  const byHash = new Map(unique.map((p) => [phoneHash(p), p]));
-  const rows = await db.query<{ phone: string | null; phone_hash: string | null }>(
-    `SELECT phone, NULL AS phone_hash FROM opt_outs WHERE opted_out AND phone = ANY(ARRAY(SELECT json_array_elements_text($1::text::json)))
-     UNION ALL
-     SELECT NULL, phone_hash FROM suppressions WHERE phone_hash = ANY(ARRAY(SELECT json_array_elements_text($2::text::json)))`,
-    [JSON.stringify(unique), JSON.stringify([...byHash.keys()])],
-  );
-  return new Set(rows.map((r) => r.phone ?? byHash.get(r.phone_hash!)!));
-}
-
 export type OptOutFilter = { after?: { eventAt: Date; phone: string } | undefined; limit: number };
 
 /** Opted-out numbers, newest opt-out first. */

@@ -1,7 +1,7 @@
-// Number verdicts: what the database holds about many numbers at once (a few statements for any number of phones),
+// Number verdicts: what the database holds about many numbers at once (one statement for any number of phones),
 // folded into answers by the pure rules in domain/verdict.ts. Also the err-code statistics read from rollups.
 import type { Sql } from "../client.js";
-import { findOptedOut } from "./opt-outs.js";
+import { phoneHash } from "./erasure.js";
 import type { NormalizedPhone } from "../../domain/phone.js";
 import {
   EVIDENCE_FILTER,
@@ -15,49 +15,14 @@ import {
 /** Per number and per source (HLR answers; message outcomes), at most this many of the newest rows are read. */
 export const EVIDENCE_SCAN_LIMIT = 200;
 
-const toDate = (v: unknown): Date | null => (v === null || v === undefined ? null : new Date(v as string | Date));
-const phonesJson = (phones: readonly string[]) => JSON.stringify([...new Set(phones)]);
+// A number's evidence, newest first:
+// - every HLR answer (`hlr_results`) of an HLR request (its message is type 4, or unknown);
+// - every message's outcome: its current final status, err and status time. Type 5 (ping) is a ping result;
+//   other types (not 4) are delivery outcomes.
+// A message counts once, with its current status (design.md's order-independent rule), so a message that was
+// delivered and then read is one outcome, not two; an HLR answer that arrived on a message of another type (a
+// delivery status that carried mcc/mnc fields) counts as that message's outcome only.
 
-/** The `numbers` rows of these phones. */
-export async function findNumberFacts(db: Sql, phones: readonly string[]): Promise<Map<string, NumberFacts>> {
-  const result = new Map<string, NumberFacts>();
-  if (phones.length === 0) return result;
-  const rows = await db.query<Record<string, unknown>>(
-    `SELECT phone, country_iso, mcc, mnc, imsi, msc, network, roaming, roaming_country, roaming_network, last_hlr_at,
-            delivered_count, failed_count, last_delivered_at
-     FROM numbers
-     WHERE phone = ANY(ARRAY(SELECT json_array_elements_text($1::text::json)))`,
-    [phonesJson(phones)],
-  );
-  for (const r of rows) {
-    result.set(r.phone as string, {
-      countryIso: (r.country_iso as string | null) ?? null,
-      mcc: (r.mcc as string | null) ?? null,
-      mnc: (r.mnc as string | null) ?? null,
-      imsi: (r.imsi as string | null) ?? null,
-      msc: (r.msc as string | null) ?? null,
-      network: (r.network as string | null) ?? null,
-      roaming: (r.roaming as boolean | null) ?? null,
-      roamingCountry: (r.roaming_country as string | null) ?? null,
-      roamingNetwork: (r.roaming_network as string | null) ?? null,
-      lastHlrAt: toDate(r.last_hlr_at),
-      deliveredCount: Number(r.delivered_count ?? 0),
-      failedCount: Number(r.failed_count ?? 0),
-      lastDeliveredAt: toDate(r.last_delivered_at),
-    });
-  }
-  return result;
-}
-
-/**
- * The evidence for these phones, newest first per phone:
- * - every HLR answer (`hlr_results`) of an HLR request (its message is type 4, or unknown);
- * - every message's outcome: its current final status, err and status time. Type 5 (ping) is a ping result;
- *   other types (not 4) are delivery outcomes.
- * A message counts once, with its current status (design.md's order-independent rule), so a message that was
- * delivered and then read is one outcome, not two; an HLR answer that arrived on a message of another type (a
- * delivery status that carried mcc/mnc fields) counts as that message's outcome only.
- */
 /** Rows that may decide a verdict (EVIDENCE_FILTER, passed as $3-$6): neutral outcomes are not read at all. */
 const DECIDING = (t: string) => {
   const ints = (n: number) => `ARRAY(SELECT value::int FROM json_array_elements_text($${n}::text::json))`;
@@ -80,28 +45,64 @@ const MESSAGE_EVIDENCE = (filter: string, limit: string) => `
         ORDER BY m.status_at DESC
         LIMIT ${limit})`;
 
-export async function findVerdictEvidence(
+const ms = (v: number | null): Date | null => (v === null ? null : new Date(v));
+const epochMs = (col: string) => `(extract(epoch FROM ${col}) * 1000)::float8`;
+
+export type VerdictOptions = { now: Date; maxAgeMs: number | null };
+
+type FactsJson = [
+  countryIso: string | null,
+  mcc: string | null,
+  mnc: string | null,
+  imsi: string | null,
+  msc: string | null,
+  network: string | null,
+  roaming: boolean | null,
+  roamingCountry: string | null,
+  roamingNetwork: string | null,
+  lastHlrAt: number | null,
+  deliveredCount: number | null,
+  failedCount: number | null,
+  lastDeliveredAt: number | null,
+];
+type EvidenceJson = [kind: EvidenceKind, at: number, status: number, err: number | null];
+/** A json column: parsed by postgres.js, a string from PGlite when it is not. */
+const json = <T>(v: T | string | null): T | null => (typeof v === "string" ? (JSON.parse(v) as T) : v);
+
+/**
+ * Verdicts for many numbers, in one statement whatever their count: per phone, its `numbers` row, its evidence (at
+ * most `limit` deciding rows per source, and the newest neutral one) and whether it is opted out (by its opt-out
+ * row, or by an erased number's suppression). Answers are in the order given; a phone given twice is looked up once.
+ */
+export async function findNumberVerdicts(
   db: Sql,
-  phones: readonly string[],
+  numbers: readonly NormalizedPhone[],
+  options: VerdictOptions,
   limit: number = EVIDENCE_SCAN_LIMIT,
-): Promise<Map<string, EvidenceInput[]>> {
-  const result = new Map<string, EvidenceInput[]>();
-  if (phones.length === 0) return result;
-  const rows = await db.query<{ phone: string; kind: EvidenceKind; at: string | Date; status: number; err: number | null }>(
-    `WITH p AS (SELECT DISTINCT value AS phone FROM json_array_elements_text($1::text::json))
-     SELECT p.phone, e.kind, e.at, e.status, e.err
-     FROM p CROSS JOIN LATERAL (
-       ${HLR_EVIDENCE("AND " + DECIDING("h"), "$2")}
-       UNION ALL
-       ${MESSAGE_EVIDENCE("AND " + DECIDING("m"), "$2")}
-       -- The newest outcome that cannot decide, from each source: enough to tell "only neutral answers" from none.
-       UNION ALL
-       ${HLR_EVIDENCE("AND NOT " + DECIDING("h"), "1")}
-       UNION ALL
-       ${MESSAGE_EVIDENCE("AND NOT " + DECIDING("m"), "1")}
-     ) e`,
+): Promise<NumberVerdict[]> {
+  if (numbers.length === 0) return [];
+  const phones = [...new Set(numbers.map((n) => n.phone))];
+  const rows = await db.query<{ phone: string; facts: FactsJson | string | null; evidence: EvidenceJson[] | string | null; opted_out: boolean }>(
+    `WITH p AS (SELECT phone, hash FROM json_to_recordset($1::text::json) AS t(phone text, hash text))
+     SELECT p.phone,
+       (SELECT json_build_array(country_iso, mcc, mnc, imsi, msc, network, roaming, roaming_country, roaming_network,
+                                ${epochMs("last_hlr_at")}, delivered_count, failed_count, ${epochMs("last_delivered_at")})
+        FROM numbers WHERE numbers.phone = p.phone) AS facts,
+       (SELECT json_agg(json_build_array(e.kind, ${epochMs("e.at")}, e.status, e.err)) FROM (
+          ${HLR_EVIDENCE("AND " + DECIDING("h"), "$2")}
+          UNION ALL
+          ${MESSAGE_EVIDENCE("AND " + DECIDING("m"), "$2")}
+          -- The newest outcome that cannot decide, from each source: enough to tell "only neutral answers" from none.
+          UNION ALL
+          ${HLR_EVIDENCE("AND NOT " + DECIDING("h"), "1")}
+          UNION ALL
+          ${MESSAGE_EVIDENCE("AND NOT " + DECIDING("m"), "1")}
+        ) e) AS evidence,
+       (EXISTS (SELECT 1 FROM opt_outs o WHERE o.phone = p.phone AND o.opted_out)
+        OR EXISTS (SELECT 1 FROM suppressions s WHERE s.phone_hash = p.hash)) AS opted_out
+     FROM p`,
     [
-      phonesJson(phones),
+      JSON.stringify(phones.map((phone) => ({ phone, hash: phoneHash(phone) }))),
       limit,
       JSON.stringify(EVIDENCE_FILTER.decidingStatuses),
       JSON.stringify(EVIDENCE_FILTER.neutralStatuses),
@@ -109,36 +110,33 @@ export async function findVerdictEvidence(
       JSON.stringify(EVIDENCE_FILTER.decidingErrs),
     ],
   );
+  const found = new Map<string, { facts: NumberFacts | null; evidence: EvidenceInput[]; optedOut: boolean }>();
   for (const r of rows) {
-    const list = result.get(r.phone) ?? [];
-    list.push({ kind: r.kind, at: new Date(r.at), status: Number(r.status), err: r.err === null ? null : Number(r.err) });
-    result.set(r.phone, list);
+    const f = json(r.facts);
+    found.set(r.phone, {
+      facts: f && {
+        countryIso: f[0],
+        mcc: f[1],
+        mnc: f[2],
+        imsi: f[3],
+        msc: f[4],
+        network: f[5],
+        roaming: f[6],
+        roamingCountry: f[7],
+        roamingNetwork: f[8],
+        lastHlrAt: ms(f[9]),
+        deliveredCount: Number(f[10] ?? 0),
+        failedCount: Number(f[11] ?? 0),
+        lastDeliveredAt: ms(f[12]),
+      },
+      evidence: (json(r.evidence) ?? []).map(([kind, at, status, err]) => ({ kind, at: new Date(at), status: Number(status), err: err === null ? null : Number(err) })),
+      optedOut: Boolean(r.opted_out),
+    });
   }
-  return result;
-}
-
-export type VerdictOptions = { now: Date; maxAgeMs: number | null };
-
-/**
- * Verdicts for many numbers: three statements whatever their count (numbers, evidence, opt-outs). Answers are in
- * the order given; a phone given twice is looked up once.
- */
-export async function findNumberVerdicts(db: Sql, numbers: readonly NormalizedPhone[], options: VerdictOptions): Promise<NumberVerdict[]> {
-  const phones = numbers.map((n) => n.phone);
-  const [facts, evidence, optedOut] = await Promise.all([
-    findNumberFacts(db, phones),
-    findVerdictEvidence(db, phones),
-    findOptedOut(db, phones),
-  ]);
-  return numbers.map((number) =>
-    buildNumberVerdict({
-      number,
-      facts: facts.get(number.phone) ?? null,
-      evidence: evidence.get(number.phone) ?? [],
-      optedOut: optedOut.has(number.phone),
-      options,
-    }),
-  );
+  return numbers.map((number) => {
+    const f = found.get(number.phone);
+    return buildNumberVerdict({ number, facts: f?.facts ?? null, evidence: f?.evidence ?? [], optedOut: f?.optedOut ?? false, options });
+  });
 }
 
 export type ErrCount = { err: number; count: number };
