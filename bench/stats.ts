@@ -16,14 +16,15 @@ async function statsRate(events: number) {
   try {
     const db = await createDb({ databaseUrl: database.url, pgliteDir: "", poolSize: 2 });
     await migrate(db);
-    // One message per event, spread over the last week, 12 operators, a mix of statuses and errs.
+    // One message per event, spread evenly over the last week whatever their number (so both sides cover the same
+    // hours and the answer has the same groups), 12 operators, a mix of statuses and errs.
     await db.query(
       `INSERT INTO messages (account, smsc_id, phone, type, status, err, final, status_at, cost, sender, mcc, mnc, country_iso, operator_mcc,
          operator_mnc, placed_at, first_status_at, last_status_at, created_at, updated_at)
        SELECT 'default', 'S' || g, '7916' || lpad((g % 10000000)::text, 7, '0'), 0, s.status, s.err, true, t.at, 3.45, 'SHOP', '250',
          lpad((g % 12 + 1)::text, 2, '0'), 'RU', '250', lpad((g % 12 + 1)::text, 2, '0'), t.at, t.at, t.at, now(), now()
        FROM generate_series(0, $1::int - 1) AS g,
-         LATERAL (SELECT now() - (g % 604800) * interval '1 second' AS at) t,
+         LATERAL (SELECT now() - (g::bigint * 604800 / $1::int) * interval '1 second' AS at) t,
          LATERAL (SELECT (ARRAY[1, 1, 1, 1, 20, 3, 22, 25])[g % 8 + 1] AS status, (ARRAY[0, 0, 0, 0, 6, 0, 0, 248])[g % 8 + 1] AS err) s`,
       [events],
     );
