@@ -9,7 +9,7 @@ import { Writer } from "./ingest/writer.js";
 
 export function docsApp() {
   const refuse = () => Promise.reject(new Error("the documentation app has no database"));
-  const db: Database = { driver: "postgres", query: refuse, transaction: refuse, exec: refuse, close: async () => {} };
+  const db: Database = { driver: "postgres", query: refuse, transaction: refuse, exec: refuse, discardConnections: refuse, close: async () => {} };
   const config = parseConfig({});
   return createApp({
     config,

@@ -16,6 +16,11 @@ export interface Database extends Sql {
   transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T>;
   /** Runs a script of several statements without parameters (migrations). */
   exec(script: string): Promise<void>;
+  /**
+   * Closes every connection now (statements in flight fail) and opens fresh ones as they are needed: the way out
+   * when a connection is stuck in a state the driver never leaves. A no-op on the embedded database.
+   */
+  discardConnections(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -35,24 +40,43 @@ export async function createDb(config: DbConfig): Promise<Database> {
 
 async function createPostgresDb(url: string, max: number): Promise<Database> {
   const { default: postgres } = await import("postgres");
-  const client = postgres(url, {
-    max,
-    connect_timeout: 5,
-    idle_timeout: 60,
-    max_lifetime: 60 * 30,
-    onnotice: () => {},
-    connection: { application_name: "smsc-hub" },
-  });
+  const connect = () =>
+    postgres(url, {
+      max,
+      connect_timeout: 5,
+      idle_timeout: 60,
+      max_lifetime: 60 * 30,
+      onnotice: () => {},
+      connection: { application_name: "smsc-hub" },
+    });
+  let client = connect();
   type Unsafe = { unsafe(text: string, params?: never[], options?: { prepare?: boolean }): PromiseLike<unknown> };
-  const wrap = (c: Unsafe): Sql => ({
+  const wrap = (c: () => Unsafe): Sql => ({
     query: async <T extends Row>(text: string, params: readonly unknown[] = []) =>
-      (await c.unsafe(text, params as never[], { prepare: true })) as T[],
+      (await c().unsafe(text, params as never[], { prepare: true })) as T[],
   });
-  const root = wrap(client as unknown as Unsafe);
+  const root = wrap(() => client as unknown as Unsafe);
   return {
     driver: "postgres",
     query: root.query,
-    transaction: async <T>(fn: (tx: Sql) => Promise<T>) => (await client.begin((tx) => fn(wrap(tx as unknown as Unsafe)))) as T,
+    transaction: async <T>(fn: (tx: Sql) => Promise<T>) => {
+      // Once the transaction is over (committed, rolled back, or its connection lost), `fn` may still be running:
+      // its later statements must not go out on a connection the pool may already have given to someone else.
+      let over = false;
+      try {
+        return (await client.begin((tx) => {
+          const inner = wrap(() => tx as unknown as Unsafe);
+          return fn({ query: (text, params) => (over ? Promise.reject(Object.assign(new Error("the transaction is over"), { code: "CONNECTION_ENDED" })) : inner.query(text, params)) });
+        })) as T;
+      } finally {
+        over = true;
+      }
+    },
+    discardConnections: async () => {
+      const old = client;
+      client = connect();
+      await old.end({ timeout: 0 });
+    },
     exec: async (script) => {
       await client.unsafe(script);
     },
@@ -99,6 +123,7 @@ function wrapPglite(pg: PgliteLike, release: () => void): Database {
     exec: async (script) => {
       await pg.exec(script);
     },
+    discardConnections: async () => {},
     close: async () => {
       try {
         await pg.close();

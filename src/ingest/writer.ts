@@ -49,6 +49,8 @@ export class Writer {
   private starting = false;
   private closed = false;
   private idleWaiters: (() => void)[] = [];
+  /** Connections being discarded after a stuck transaction (one discard at a time). */
+  private discarding: Promise<void> | null = null;
   private readonly clock: () => Date;
   private readonly concurrency: number;
 
@@ -137,14 +139,21 @@ export class Writer {
 
   /**
    * A transaction that has not settled within `transactionTimeoutMs` is given up as unavailable (503): a connection
-   * the network lost without a word must not hold a lane, and its requests, forever. If it commits after all, SMSC's
-   * retry of those requests is a duplicate and changes nothing.
+   * the network lost without a word must not hold a lane, and its requests, forever. Every connection is then
+   * discarded (the driver, postgres.js, can leave one waiting for ever after a cut; kept, it would never return to
+   * the pool), so statements in flight fail and the next ones run on fresh connections. If the transaction commits
+   * after all, SMSC's retry of those requests is a duplicate and changes nothing.
    */
   private bounded<T>(work: Promise<T>): Promise<T> {
     const ms = this.options.transactionTimeoutMs ?? 30_000;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(Object.assign(new Error(`transaction did not settle within ${ms} ms`), { code: "CONNECT_TIMEOUT" })), ms);
+      timer = setTimeout(() => {
+        const err = Object.assign(new Error(`transaction did not settle within ${ms} ms; connections discarded`), { code: "CONNECT_TIMEOUT" });
+        this.options.onError?.(err, "stuck transaction");
+        this.discarding ??= this.db.discardConnections().catch((e: unknown) => this.options.onError?.(e, "discarding connections")).finally(() => (this.discarding = null));
+        reject(err);
+      }, ms);
     });
     work.catch(() => {}); // settled later or never: nobody waits on it once the timeout won
     return Promise.race([work, timeout]).finally(() => clearTimeout(timer));

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Database } from "../../src/db/client.js";
 import { createServerStore, startServerProcess, type ServerProcess, type ServerStore } from "../helpers/server-process.js";
 import { postCallback, request, statusBody, type Answer } from "./support/http.js";
-import { startLatencyProxy, type LatencyProxy } from "./support/latency-proxy.js";
+import { startTcpProxy, type TcpProxy } from "../helpers/tcp-proxy.js";
 import { exitReport, MB, rssBytes, sampleRss, sleep, stopServer, until } from "./support/process.js";
 
 const MAX_QUEUE = 50;
@@ -27,7 +27,7 @@ const phoneOf = (n: number) => `7903${String(n % 10_000_000).padStart(7, "0")}`;
 
 describe("bounded writer queue", () => {
   let store: ServerStore;
-  let proxy: LatencyProxy;
+  let proxy: TcpProxy;
   let server: ServerProcess;
   let db: Database;
   let directUrl: string;
@@ -69,7 +69,7 @@ describe("bounded writer queue", () => {
     store = await createServerStore();
     directUrl = store.env.DATABASE_URL!;
     const target = new URL(directUrl);
-    proxy = await startLatencyProxy(target.hostname, Number(target.port || 5432));
+    proxy = await startTcpProxy(target.hostname, Number(target.port || 5432));
     const viaProxy = new URL(directUrl);
     viaProxy.hostname = "127.0.0.1";
     viaProxy.port = String(proxy.port);
