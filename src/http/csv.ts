@@ -16,6 +16,8 @@ type Cell = string | number | boolean | null | undefined;
  */
 export function neutralizeCell(value: Cell): Cell {
   if (typeof value !== "string") return value;
+  const first = value.charCodeAt(0); // = @ \t \r + -: the only starts a formula can have (a cheap test first)
+  if (first !== 61 && first !== 64 && first !== 9 && first !== 13 && first !== 43 && first !== 45) return value;
   return /^[=@\t\r]|^[+-](?![\d.])/.test(value) ? `'${value}` : value;
 }
 
@@ -29,9 +31,7 @@ export function csvLine(cells: readonly string[], delimiter: string): string {
   const mustQuote = (MUST_QUOTE[delimiter] ??= new RegExp(`[${delimiter.replace(/[\\\]^-]/g, "\\$&")}"\r\n]`));
   let line = "";
   for (let i = 0; i < cells.length; i++) {
-    let v = cells[i] ?? "";
-    const first = v.charCodeAt(0); // = @ \t \r + -: maybe a formula
-    if (first === 61 || first === 64 || first === 9 || first === 13 || first === 43 || first === 45) v = neutralizeCell(v) as string;
+    let v = neutralizeCell(cells[i] ?? "") as string;
     if (mustQuote.test(v)) v = `"${v.replaceAll('"', '""')}"`;
     line += i === 0 ? v : delimiter + v;
   }

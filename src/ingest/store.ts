@@ -153,26 +153,24 @@ export async function storeDerived(tx: Sql, stored: readonly Stored[], now: Date
     findNumberOperators(tx, messageKeys.map((k) => k.phone)),
   ]);
   const changed: MessageChange[] = [];
-  {
-    for (const m of locked) {
-      const entry = byMessage.get(`${m.account}\u0000${m.smscId}\u0000${m.phone}`);
-      if (!entry) continue;
-      const isFresh = m.state.firstStatusAt === null && !m.state.registered;
-      const next = applyStatusUpdates(m.state, entry.updates, {
-        countryIso: entry.countryIso,
-        numberOperator: isFresh ? (operators.get(m.phone) ?? null) : null,
-      });
-      changed.push({ id: m.id, account: m.account, before: m.state, state: next });
-      const before = messageOutcome(m.state.status, m.state.type); // what was counted so far
-      const after = messageOutcome(next.status, next.type);
-      if (before !== after && entry.numberPhone !== null) {
-        const number = numberUpdates.get(entry.numberPhone);
-        if (number) {
-          if (before === "delivered") number.deliveredDelta--;
-          if (before === "failed") number.failedDelta--;
-          if (after === "delivered") number.deliveredDelta++;
-          if (after === "failed") number.failedDelta++;
-        }
+  for (const m of locked) {
+    const entry = byMessage.get(`${m.account}\u0000${m.smscId}\u0000${m.phone}`);
+    if (!entry) continue;
+    const isFresh = m.state.firstStatusAt === null && !m.state.registered;
+    const next = applyStatusUpdates(m.state, entry.updates, {
+      countryIso: entry.countryIso,
+      numberOperator: isFresh ? (operators.get(m.phone) ?? null) : null,
+    });
+    changed.push({ id: m.id, account: m.account, before: m.state, state: next });
+    const before = messageOutcome(m.state.status, m.state.type); // what was counted so far
+    const after = messageOutcome(next.status, next.type);
+    if (before !== after && entry.numberPhone !== null) {
+      const number = numberUpdates.get(entry.numberPhone);
+      if (number) {
+        if (before === "delivered") number.deliveredDelta--;
+        if (before === "failed") number.failedDelta--;
+        if (after === "delivered") number.deliveredDelta++;
+        if (after === "failed") number.failedDelta++;
       }
     }
   }

@@ -141,8 +141,8 @@ export class Writer {
    * A transaction that has not settled within `transactionTimeoutMs` is given up as unavailable (503): a connection
    * the network lost without a word must not hold a lane, and its requests, forever. Every connection is then
    * discarded (the driver, postgres.js, can leave one waiting for ever after a cut; kept, it would never return to
-   * the pool), so statements in flight fail and the next ones run on fresh connections. If the transaction commits
-   * after all, SMSC's retry of those requests is a duplicate and changes nothing.
+   * the pool), so statements in flight fail and the next ones run on fresh connections. Had it committed in the
+   * meantime, SMSC's retry of those requests is a duplicate and changes nothing.
    */
   private bounded<T>(work: Promise<T>): Promise<T> {
     const ms = this.options.transactionTimeoutMs ?? 30_000;

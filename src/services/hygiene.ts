@@ -32,7 +32,6 @@ import {
   touchHygieneReport,
   type ClassifiedRow,
   type HygieneChange,
-  type ResultPage,
   type StoredHygieneReport,
 } from "../db/queries/hygiene.js";
 import { findNumberVerdicts } from "../db/queries/verdicts.js";
@@ -671,11 +670,11 @@ function* windows(report: StoredHygieneReport): Generator<number> {
 }
 
 /**
- * Pages of a done report's result rows (`pieces`: CSV lines or JSON objects), in input order. A done report's rows
+ * Pages of a done report's result rows (CSV lines or JSON objects), in input order. A done report's rows
  * are numbered 1..total without gaps, so the next pages are read while one is sent.
  */
-async function* resultPages(report: StoredHygieneReport, read: (after: number) => Promise<ResultPage>): AsyncGenerator<string[]> {
-  const pending: Promise<ResultPage>[] = [];
+async function* resultPages(report: StoredHygieneReport, read: (after: number) => Promise<string[]>): AsyncGenerator<string[]> {
+  const pending: Promise<string[]>[] = [];
   const next = windows(report);
   const readAhead = () => {
     while (pending.length < 2) {
@@ -690,7 +689,7 @@ async function* resultPages(report: StoredHygieneReport, read: (after: number) =
   while (pending.length > 0) {
     const page = await pending.shift()!;
     readAhead();
-    if (page.pieces.length > 0) yield page.pieces;
+    if (page.length > 0) yield page;
   }
 }
 
@@ -706,10 +705,8 @@ export async function* resultCsv(db: Sql, report: StoredHygieneReport, options: 
   const header = [...input.columns, ...input.resultColumns].map((c) => neutralizeCell(c) as string);
   yield (options.excel ? "\ufeff" : "") + stringify([header], { delimiter, record_delimiter: eol });
   const width = input.columns.length;
-  const read = async (after: number): Promise<ResultPage> => {
-    const page = await listHygieneResultRows(db, report.id, { after, limit: PAGE_ROWS });
-    return { lastRowNo: page.lastRowNo, pieces: page.rows.map((row) => csvLine(resultCells(row, width), delimiter)) };
-  };
+  const read = async (after: number) =>
+    (await listHygieneResultRows(db, report.id, { after, limit: PAGE_ROWS })).map((row) => csvLine(resultCells(row, width), delimiter));
   for await (const lines of resultPages(report, read)) yield lines.join(eol) + eol;
 }
 
@@ -754,8 +751,8 @@ export async function* recheckLines(db: Sql, report: StoredHygieneReport, option
   let line: string[] = [];
   let out = "";
   for (const after of windows(report)) {
-    for (const r of await listRecheckPhones(db, report.id, after, PAGE_ROWS)) {
-      line.push(r.phone);
+    for (const phone of await listRecheckPhones(db, report.id, after, PAGE_ROWS)) {
+      line.push(phone);
       if (line.length >= options.batchSize) {
         out += `${line.join(",")}\n`;
         line = [];

@@ -199,9 +199,6 @@ export async function deleteExpiredHygieneReports(db: Sql, now: Date): Promise<n
   return Number(r?.n ?? 0);
 }
 
-/** A report's rows as the result writes them: `pieces` per row (CSV lines or JSON objects), in input order. */
-export type ResultPage = { lastRowNo: number; pieces: string[] };
-
 const isoText = (col: string) => `to_char(${col} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 
 /**
@@ -227,41 +224,39 @@ export type HygieneResultRow = [
  * The rows in the window after row `after`, in input order. The page comes back as one JSON value (cheap for the
  * database to write and for Node to read); the caller writes the lines.
  */
-export async function listHygieneResultRows(db: Sql, id: string, f: { after: number; limit: number }): Promise<{ lastRowNo: number; rows: HygieneResultRow[] }> {
-  const [r] = await db.query<{ last: number | string | null; page: string | null }>(
-    `SELECT max(row_no) AS last,
-            json_agg(json_build_array(cells, phone, phone_error, duplicate_of, verdict, reason,
+export async function listHygieneResultRows(db: Sql, id: string, f: { after: number; limit: number }): Promise<HygieneResultRow[]> {
+  const [r] = await db.query<{ page: string | null }>(
+    `SELECT json_agg(json_build_array(cells, phone, phone_error, duplicate_of, verdict, reason,
                      (extract(epoch FROM evidence_at) * 1000)::bigint, operator, country, roaming, opted_out, action)
                      ORDER BY row_no)::text AS page
      FROM (SELECT * FROM hygiene_rows WHERE report_id = $1 AND row_no > $2 AND row_no <= $2 + $3) r`,
     [id, f.after, f.limit],
   );
-  if (!r || r.last === null || r.page === null) return { lastRowNo: f.after, rows: [] };
-  return { lastRowNo: Number(r.last), rows: JSON.parse(r.page) as HygieneResultRow[] };
+  return r?.page ? (JSON.parse(r.page) as HygieneResultRow[]) : [];
 }
 
 /** The rows in the window after row `after`, each written by the database as one JSON object (HygieneResultRow). */
-export async function listHygieneJsonRows(db: Sql, id: string, f: { after: number; limit: number }): Promise<ResultPage> {
-  const rows = await db.query<{ row_no: number; item: string }>(
-    `SELECT row_no, json_build_object(
+export async function listHygieneJsonRows(db: Sql, id: string, f: { after: number; limit: number }): Promise<string[]> {
+  const rows = await db.query<{ item: string }>(
+    `SELECT json_build_object(
        'row', row_no, 'cells', cells, 'e164', '+' || phone, 'phone_error', phone_error, 'duplicate_of', duplicate_of,
        'verdict', verdict, 'reason', reason, 'evidence_at', ${isoText("evidence_at")}, 'operator', operator, 'country', country,
        'roaming', roaming, 'opted_out', opted_out, 'action', action)::text AS item
      FROM hygiene_rows WHERE report_id = $1 AND row_no > $2 AND row_no <= $2 + $3 ORDER BY row_no`,
     [id, f.after, f.limit],
   );
-  return { lastRowNo: rows.length === 0 ? f.after : Number(rows[rows.length - 1]!.row_no), pieces: rows.map((r) => r.item) };
+  return rows.map((r) => r.item);
 }
 
 /** The numbers a report says to check again (action `recheck`) in the window after row `after`, in input order. */
-export async function listRecheckPhones(db: Sql, id: string, after: number, limit: number): Promise<{ rowNo: number; phone: string }[]> {
-  const rows = await db.query<{ row_no: number; phone: string }>(
-    `SELECT row_no, phone FROM hygiene_rows
+export async function listRecheckPhones(db: Sql, id: string, after: number, limit: number): Promise<string[]> {
+  const rows = await db.query<{ phone: string }>(
+    `SELECT phone FROM hygiene_rows
      WHERE report_id = $1 AND row_no > $2 AND row_no <= $2 + $3 AND action = 'recheck' AND phone IS NOT NULL
      ORDER BY row_no`,
     [id, after, limit],
   );
-  return rows.map((r) => ({ rowNo: Number(r.row_no), phone: r.phone }));
+  return rows.map((r) => r.phone);
 }
 
 export type HygieneChange = {
