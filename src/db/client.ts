@@ -5,6 +5,9 @@ import path from "node:path";
 
 export type Row = Record<string, unknown>;
 
+/** A json/jsonb column's value: postgres.js parses it, PGlite may hand back the text. */
+export const jsonColumn = <T = unknown>(v: T | string | null): T | null => (typeof v === "string" ? (JSON.parse(v) as T) : v);
+
 export interface Sql {
   /** Runs one parameterised statement and returns its rows. */
   query<T extends Row = Row>(text: string, params?: readonly unknown[]): Promise<T[]>;

@@ -7,7 +7,7 @@
 // rows are numbered 1..total without gaps, and a window costs the same whatever the planner believes of the report's
 // size. (With statistics taken before a big report was stored, `row_no > after ORDER BY row_no LIMIT n` was planned
 // as a sort of every later row, for every page: 28 s instead of 3 for a million rows.)
-import type { Sql } from "../client.js";
+import { jsonColumn, type Sql } from "../client.js";
 
 export type HygieneReportStatus = "running" | "done" | "failed";
 
@@ -27,7 +27,6 @@ export type StoredHygieneReport = {
 };
 
 const toDate = (v: unknown): Date | null => (v === null || v === undefined ? null : new Date(v as string | Date));
-const toJson = (v: unknown): unknown => (typeof v === "string" ? JSON.parse(v) : v);
 
 export async function insertHygieneReport(
   db: Sql,
@@ -51,11 +50,11 @@ export async function findHygieneReport(db: Sql, id: string): Promise<StoredHygi
     id: r.id as string,
     status: r.status as HygieneReportStatus,
     failure: (r.failure as string | null) ?? null,
-    options: toJson(r.options),
-    input: toJson(r.input),
+    options: jsonColumn(r.options),
+    input: jsonColumn(r.input),
     totalRows: r.total_rows === null || r.total_rows === undefined ? null : Number(r.total_rows),
     rowsDone: Number(r.rows_done),
-    summary: toJson(r.summary ?? null),
+    summary: jsonColumn(r.summary ?? null),
     createdAt: toDate(r.created_at)!,
     updatedAt: toDate(r.updated_at)!,
     finishedAt: toDate(r.finished_at),

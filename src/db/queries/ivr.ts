@@ -1,11 +1,10 @@
 // Voice menus (ivr_menus) and what a funnel needs: the calls linked to a menu (messages.menu_id) and their IVR
 // events (ivr_events with the same account and SMSC id, and the same phone when the event names one).
-import type { Sql } from "../client.js";
+import { jsonColumn, type Sql } from "../client.js";
 
 export type IvrMenuRow = { id: string; name: string | null; text: string; tree: unknown; createdAt: Date };
 
 const toDate = (v: unknown): Date => (v instanceof Date ? v : new Date(v as string));
-const fromJson = (v: unknown): unknown => (typeof v === "string" ? JSON.parse(v) : v);
 
 export async function insertIvrMenu(db: Sql, menu: IvrMenuRow): Promise<void> {
   await db.query(`INSERT INTO ivr_menus (id, name, text, tree, created_at) VALUES ($1, $2, $3, $4::text::jsonb, $5)`, [
@@ -21,7 +20,7 @@ export async function findIvrMenu(db: Sql, id: string): Promise<IvrMenuRow | nul
   const rows = await db.query<Record<string, unknown>>(`SELECT id, name, text, tree::text AS tree, created_at FROM ivr_menus WHERE id = $1`, [id]);
   const r = rows[0];
   if (!r) return null;
-  return { id: r.id as string, name: (r.name as string | null) ?? null, text: r.text as string, tree: fromJson(r.tree), createdAt: toDate(r.created_at) };
+  return { id: r.id as string, name: (r.name as string | null) ?? null, text: r.text as string, tree: jsonColumn(r.tree), createdAt: toDate(r.created_at) };
 }
 
 export type MenuCallEvents = {

@@ -1,7 +1,7 @@
 // A number's timeline: every message (when it was sent or first seen), status change, HLR answer, IVR event,
 // incoming SMS and wait-call event for one phone, newest first, keyset-paginated on (at, source rank, id).
 import type { HlrFacts } from "../../domain/callback.js";
-import type { Sql } from "../client.js";
+import { jsonColumn, type Sql } from "../client.js";
 
 export const TIMELINE_KINDS = ["message", "status", "hlr", "ivr", "incoming", "waitcall"] as const;
 export type TimelineKind = (typeof TIMELINE_KINDS)[number];
@@ -92,7 +92,7 @@ const n = (v: unknown): number | null => (v === null || v === undefined ? null :
 function toRow(r: { rank: number; id: string | number; at: string | Date; at_key: string; account: string; d: Record<string, unknown> }): TimelineRow {
   const rank = Number(r.rank);
   const base: Base = { at: new Date(r.at), cursor: { at: r.at_key, rank, id: Number(r.id) }, account: r.account };
-  const d = typeof r.d === "string" ? (JSON.parse(r.d) as Record<string, unknown>) : r.d;
+  const d = jsonColumn(r.d)!;
   switch (rank) {
     case RANK.message:
       return {

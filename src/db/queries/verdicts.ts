@@ -1,6 +1,6 @@
 // Number verdicts: what the database holds about many numbers at once (one statement for any number of phones),
 // folded into answers by the pure rules in domain/verdict.ts. Also the err-code statistics read from rollups.
-import type { Sql } from "../client.js";
+import { jsonColumn, type Sql } from "../client.js";
 import { phoneHash } from "./erasure.js";
 import type { NormalizedPhone } from "../../domain/phone.js";
 import {
@@ -66,8 +66,6 @@ type FactsJson = [
   lastDeliveredAt: number | null,
 ];
 type EvidenceJson = [kind: EvidenceKind, at: number, status: number, err: number | null];
-/** A json column: parsed by postgres.js, a string from PGlite when it is not. */
-const json = <T>(v: T | string | null): T | null => (typeof v === "string" ? (JSON.parse(v) as T) : v);
 
 /**
  * Verdicts for many numbers, in one statement whatever their count: per phone, its `numbers` row, its evidence (at
@@ -112,7 +110,7 @@ export async function findNumberVerdicts(
   );
   const found = new Map<string, { facts: NumberFacts | null; evidence: EvidenceInput[]; optedOut: boolean }>();
   for (const r of rows) {
-    const f = json(r.facts);
+    const f = jsonColumn(r.facts);
     found.set(r.phone, {
       facts: f && {
         countryIso: f[0],
@@ -129,7 +127,7 @@ export async function findNumberVerdicts(
         failedCount: Number(f[11] ?? 0),
         lastDeliveredAt: ms(f[12]),
       },
-      evidence: (json(r.evidence) ?? []).map(([kind, at, status, err]) => ({ kind, at: new Date(at), status: Number(status), err: err === null ? null : Number(err) })),
+      evidence: (jsonColumn(r.evidence) ?? []).map(([kind, at, status, err]) => ({ kind, at: new Date(at), status: Number(status), err: err === null ? null : Number(err) })),
       optedOut: Boolean(r.opted_out),
     });
   }
