@@ -8,9 +8,25 @@ export type Row = Record<string, unknown>;
 /** A json/jsonb column's value: postgres.js parses it, PGlite may hand back the text. */
 export const jsonColumn = <T = unknown>(v: T | string | null): T | null => (typeof v === "string" ? (JSON.parse(v) as T) : v);
 
+/**
+ * A list as a Postgres array literal, to pass as one parameter typed in the statement (`$1::text[]`, `$1::bigint[]`).
+ * Unlike a JSON list unpacked in SQL, the planner sees its values: it can count them and probe an index or a hash.
+ */
+export const arrayParam = (values: readonly (string | number)[]): string =>
+  `{${values.map((v) => (typeof v === "number" ? String(v) : `"${v.replace(/[\\"]/g, "\\$&")}"`)).join(",")}}`;
+
+export type QueryOptions = {
+  /**
+   * false: plan the statement afresh with this call's values instead of reusing a prepared plan (postgres.js).
+   * For writes into tables that grow fast: Postgres keeps a generic plan made while the table was small (a
+   * sequential scan) until the next ANALYZE, and a batch then scans the whole table.
+   */
+  prepare?: boolean;
+};
+
 export interface Sql {
   /** Runs one parameterised statement and returns its rows. */
-  query<T extends Row = Row>(text: string, params?: readonly unknown[]): Promise<T[]>;
+  query<T extends Row = Row>(text: string, params?: readonly unknown[], options?: QueryOptions): Promise<T[]>;
 }
 
 export interface Database extends Sql {
@@ -55,8 +71,8 @@ async function createPostgresDb(url: string, max: number): Promise<Database> {
   let client = connect();
   type Unsafe = { unsafe(text: string, params?: never[], options?: { prepare?: boolean }): PromiseLike<unknown> };
   const wrap = (c: () => Unsafe): Sql => ({
-    query: async <T extends Row>(text: string, params: readonly unknown[] = []) =>
-      (await c().unsafe(text, params as never[], { prepare: true })) as T[],
+    query: async <T extends Row>(text: string, params: readonly unknown[] = [], options?: QueryOptions) =>
+      (await c().unsafe(text, params as never[], { prepare: options?.prepare ?? true })) as T[],
   });
   const root = wrap(() => client as unknown as Unsafe);
   return {
@@ -69,7 +85,7 @@ async function createPostgresDb(url: string, max: number): Promise<Database> {
       try {
         return (await client.begin((tx) => {
           const inner = wrap(() => tx as unknown as Unsafe);
-          return fn({ query: (text, params) => (over ? Promise.reject(Object.assign(new Error("the transaction is over"), { code: "CONNECTION_ENDED" })) : inner.query(text, params)) });
+          return fn({ query: (text, params, options) => (over ? Promise.reject(Object.assign(new Error("the transaction is over"), { code: "CONNECTION_ENDED" })) : inner.query(text, params, options)) });
         })) as T;
       } finally {
         over = true;

@@ -48,6 +48,17 @@ export function dedupeKey(record: CallbackRecord): { key: string; keyPhone: stri
   };
 }
 
+/**
+ * What a record writes that another transaction may be writing too: its dedupe key and, for a status, its message.
+ * The writer keeps two lanes from holding the same ones at once, or the second would wait for the first's commit.
+ */
+export function contendedKeys(record: CallbackRecord): string[] {
+  const n = record.normalized;
+  const keys = [`k\u0000${record.account}\u0000${n.phone ?? ""}\u0000${n.dedupe}`];
+  if (n.status) keys.push(`m\u0000${record.account}\u0000${n.status.smscId}\u0000${n.status.phone}`);
+  return keys;
+}
+
 function toCallbackRow(record: CallbackRecord, i: number, storeError?: { code: string; message: string }): CallbackRow {
   const n = record.normalized;
   const error = storeError ?? n.error;

@@ -7,7 +7,7 @@
 // request (SQLSTATE classes 22, 23, 42) retries the batch request by request, so one bad request never blocks the
 // others; a request whose derived rows still fail that way is stored raw with the error.
 import { isConnectionError, isDataError, isRetryableTxError, type Database } from "../db/client.js";
-import { storeCallbacks, storeRawOnly, type CallbackRecord, type StoreOutcome } from "./store.js";
+import { contendedKeys, storeCallbacks, storeRawOnly, type CallbackRecord, type StoreOutcome } from "./store.js";
 
 /** A short, jittered pause before retrying a transaction that lost a deadlock or serialization race. */
 function backoff(attempt: number): Promise<void> {
@@ -25,7 +25,7 @@ export class WriterUnavailableError extends Error {
   }
 }
 
-type Pending = { record: CallbackRecord; resolve: (o: StoreOutcome) => void; reject: (e: unknown) => void };
+type Pending = { record: CallbackRecord; resolve: (o: StoreOutcome) => void; reject: (e: unknown) => void; keys?: string[] };
 
 export type WriterOptions = {
   maxBatch: number;
@@ -45,6 +45,8 @@ export type WriterOptions = {
 
 export class Writer {
   private queue: Pending[] = [];
+  /** Keys (`contendedKeys`) of the batches being written, with how many of their requests hold each. */
+  private inFlight = new Map<string, number>();
   private active = 0;
   private starting = false;
   private closed = false;
@@ -125,16 +127,49 @@ export class Writer {
   private async lane(): Promise<void> {
     this.active++;
     try {
-      while (this.queue.length > 0) {
-        const batch = this.queue.splice(0, this.options.maxBatch);
+      for (;;) {
+        const batch = this.take();
+        if (batch.length === 0) break;
         this.kick(); // more queued than this batch took: another lane can start
-        await this.writeBatch(batch);
+        try {
+          await this.writeBatch(batch);
+        } finally {
+          for (const p of batch) for (const k of p.keys!) if (this.inFlight.set(k, this.inFlight.get(k)! - 1).get(k) === 0) this.inFlight.delete(k);
+        }
       }
     } finally {
       this.active--;
       if (this.queue.length > 0) this.kick();
       else if (this.active === 0) for (const w of this.idleWaiters.splice(0)) w();
     }
+  }
+
+  /**
+   * The next batch, in arrival order: up to `maxBatch` queued requests whose keys no other lane is writing. The
+   * others wait for a later batch: in this one they would only wait for the other lane's commit, row lock by row
+   * lock, and hold up everything else in it.
+   */
+  private take(): Pending[] {
+    if (this.concurrency === 1 || this.inFlight.size === 0) {
+      const batch = this.queue.splice(0, this.options.maxBatch);
+      for (const p of batch) p.keys = this.concurrency === 1 ? [] : contendedKeys(p.record);
+      this.hold(batch);
+      return batch;
+    }
+    const batch: Pending[] = [];
+    const rest: Pending[] = [];
+    for (const p of this.queue) {
+      p.keys ??= contendedKeys(p.record);
+      if (batch.length < this.options.maxBatch && !p.keys.some((k) => this.inFlight.has(k))) batch.push(p);
+      else rest.push(p);
+    }
+    this.queue = rest;
+    this.hold(batch);
+    return batch;
+  }
+
+  private hold(batch: readonly Pending[]): void {
+    for (const p of batch) for (const k of p.keys!) this.inFlight.set(k, (this.inFlight.get(k) ?? 0) + 1);
   }
 
   /**

@@ -1,7 +1,7 @@
 // Erasure of one number: every row that holds it, in the writer's table order (so it cannot deadlock with one).
 // Rollups hold no phone numbers and stay.
 import { createHash } from "node:crypto";
-import type { Sql } from "../client.js";
+import { arrayParam, type Sql } from "../client.js";
 
 /** The key erasure keeps for an opted-out number: a SHA-256 of its E.164 digits (no number is stored). */
 export function phoneHash(phone: string): string {
@@ -41,5 +41,5 @@ export async function insertSuppression(tx: Sql, phoneHash: string, now: Date): 
 /** An opt-in after erasure lifts the suppression (the subscriber asked for messages again). */
 export async function deleteSuppressions(tx: Sql, hashes: readonly string[]): Promise<void> {
   if (hashes.length === 0) return;
-  await tx.query("DELETE FROM suppressions WHERE phone_hash = ANY(ARRAY(SELECT json_array_elements_text($1::text::json)))", [JSON.stringify([...new Set(hashes)])]);
+  await tx.query("DELETE FROM suppressions WHERE phone_hash = ANY($1::text[])", [arrayParam([...new Set(hashes)])]);
 }

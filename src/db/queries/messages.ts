@@ -1,5 +1,5 @@
 // Messages and their status events.
-import type { Sql } from "../client.js";
+import { arrayParam, type Sql } from "../client.js";
 import { placedAt, type MessageState } from "../../domain/message-state.js";
 
 export type MessageKey = { account: string; smscId: string; phone: string };
@@ -80,9 +80,8 @@ export function cmp(a: string, b: string): number {
 
 export async function updateMessages(tx: Sql, rows: readonly { id: number; state: MessageState }[], now: Date): Promise<void> {
   if (rows.length === 0) return;
-  const json = JSON.stringify(
-    [...rows].sort((a, b) => a.id - b.id).map(({ id, state }) => ({ id, ...state, placedAt: placedAt(state) })),
-  );
+  const sorted = [...rows].sort((a, b) => a.id - b.id);
+  const json = JSON.stringify(sorted.map(({ id, state }) => ({ id, ...state, placedAt: placedAt(state) })));
   await tx.query(
     `UPDATE messages m SET
        type = t.type, status = t.status, err = t.err, final = t.final, status_at = t."statusAt", cost = t.cost,
@@ -97,9 +96,10 @@ export async function updateMessages(tx: Sql, rows: readonly { id: number; state
        "sentAt" timestamptz, "validUntil" timestamptz, "menuId" text, "countryIso" text, "operatorMcc" text,
        "operatorMnc" text, "placedAt" timestamptz)
      WHERE m.id = t.id
-       -- The ids again as an array: the planner then finds the rows by the primary key even while the table is small.
-       AND m.id = ANY(ARRAY(SELECT (e->>'id')::bigint FROM json_array_elements($1::text::json) e))`,
-    [json, now],
+       -- The ids again as an array the planner can count: it then finds the rows by the primary key.
+       AND m.id = ANY($3::bigint[])`,
+    [json, now, arrayParam(sorted.map((r) => r.id))],
+    { prepare: false },
   );
 }
 
@@ -135,9 +135,9 @@ export async function findPhonesBySmscIds(db: Sql, account: string, smscIds: rea
   if (smscIds.length === 0) return result;
   const rows = await db.query<{ smsc_id: string; phone: string }>(
     `SELECT smsc_id, phone FROM messages
-     WHERE account = $1 AND smsc_id = ANY(ARRAY(SELECT json_array_elements_text($2::text::json)))
+     WHERE account = $1 AND smsc_id = ANY($2::text[])
      ORDER BY smsc_id, phone`,
-    [account, JSON.stringify([...new Set(smscIds)])],
+    [account, arrayParam([...new Set(smscIds)])],
   );
   for (const r of rows) {
     const list = result.get(r.smsc_id) ?? [];

@@ -1,5 +1,5 @@
 // Per-number knowledge: latest HLR facts, last status, delivered and failed counts.
-import type { Sql } from "../client.js";
+import { arrayParam, type Sql } from "../client.js";
 
 /** One batch's contribution to a number, merged per phone by the caller. */
 export type NumberUpdate = {
@@ -82,9 +82,10 @@ export async function findNumberOperators(db: Sql, phones: readonly string[]): P
   if (phones.length === 0) return result;
   const rows = await db.query<{ phone: string; mcc: string | null; mnc: string | null }>(
     `SELECT DISTINCT ON (phone) phone, mcc, mnc FROM hlr_results
-     WHERE phone = ANY(ARRAY(SELECT json_array_elements_text($1::text::json))) AND mcc IS NOT NULL
+     WHERE phone = ANY($1::text[]) AND mcc IS NOT NULL
      ORDER BY phone, event_at DESC, id DESC`,
-    [JSON.stringify([...new Set(phones)])],
+    [arrayParam([...new Set(phones)])],
+    { prepare: false },
   );
   for (const r of rows) result.set(r.phone, { mcc: r.mcc, mnc: r.mnc });
   return result;
