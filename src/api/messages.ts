@@ -5,6 +5,7 @@ import { configuredAccounts } from "../config.js";
 import { messageTypeName } from "../domain/message-types.js";
 import { normalizePhone } from "../domain/phone.js";
 import { STATUSES } from "../domain/statuses.js";
+import { findIvrMenuIds } from "../db/queries/ivr.js";
 import { findMessages, listMessages, statusHistory, type StoredMessage } from "../db/queries/messages.js";
 import { csvResponse, wantsCsv } from "../http/csv.js";
 import { fieldErrors, ProblemError } from "../http/problem.js";
@@ -92,7 +93,7 @@ const RegistrationSchema = z.object({
   campaign: safeText(128).min(1).optional(),
   parts: z.number().int().min(1).max(255).optional(),
   valid_until: TimestampSchema.optional().openapi({ description: "End of the validity window: a registered message still not final after it counts as a missing receipt" }),
-  menu_id: safeText(64).min(1).optional(),
+  menu_id: safeText(64).min(1).optional().openapi({ description: "The id of a menu stored with POST /v1/ivr/menus: the call's IVR events then count in its funnel. An id no stored menu has rejects the item" }),
 });
 
 const RegisterBodySchema = z
@@ -128,8 +129,8 @@ type Rejected = { index: number; errors: { field: string; message: string }[] };
 function validateRegistrations(
   items: readonly unknown[],
   ctx: { accounts: ReadonlySet<string>; defaultAccount: string; defaultCountry: string },
-): { accepted: MessageRegistration[]; rejected: Rejected[] } {
-  const accepted: MessageRegistration[] = [];
+): { accepted: (MessageRegistration & { index: number })[]; rejected: Rejected[] } {
+  const accepted: (MessageRegistration & { index: number })[] = [];
   const rejected: Rejected[] = [];
   items.forEach((item, index) => {
     const parsed = RegistrationSchema.safeParse(item);
@@ -143,6 +144,7 @@ function validateRegistrations(
     const validUntil = r.valid_until ? new Date(r.valid_until) : null;
     if (validUntil && validUntil < sentAt) return void rejected.push({ index, errors: [{ field: "valid_until", message: "must not be before sent_at" }] });
     accepted.push({
+      index,
       account,
       smscId: r.id,
       phone: phone.value.phone,
@@ -189,7 +191,16 @@ export function mountMessageRoutes(app: OpenAPIHono<AppEnv>, deps: AppDeps): voi
       if (messages.length > MAX_REGISTRATIONS) {
         throw new ProblemError(413, "Too many messages", `at most ${MAX_REGISTRATIONS} messages per request, not ${messages.length}`);
       }
-      const { accepted, rejected } = validateRegistrations(messages, { accounts, defaultAccount, defaultCountry: config.defaultCountry });
+      const valid = validateRegistrations(messages, { accounts, defaultAccount, defaultCountry: config.defaultCountry });
+      // A menu_id must name a stored menu (POST /v1/ivr/menus): a typo would leave the calls out of every funnel.
+      const menus = await findIvrMenuIds(deps.db, valid.accepted.flatMap((r) => (r.menuId === null ? [] : [r.menuId])));
+      const accepted = valid.accepted.filter((r) => r.menuId === null || menus.has(r.menuId));
+      const rejected = [
+        ...valid.rejected,
+        ...valid.accepted
+          .filter((r) => r.menuId !== null && !menus.has(r.menuId))
+          .map((r) => ({ index: r.index, errors: [{ field: "menu_id", message: `no stored menu has the id "${r.menuId}" (store it first: POST /v1/ivr/menus)` }] })),
+      ].sort((a, b) => a.index - b.index);
       await registerMessages(deps.db, accepted, deps.clock());
       return c.json({ accepted: accepted.length, rejected }, 200);
     },

@@ -182,6 +182,8 @@ describe("IVR menus", () => {
     beforeAll(async () => {
       const stored = await t.request("/v1/ivr/menus", json({ text: FUNNEL_MENU, name: "funnel" }));
       menuId = stored.json().id;
+      const other = await t.request("/v1/ivr/menus", json({ text: FUNNEL_MENU, name: "another" }));
+      const otherMenuId: string = other.json().id;
       const message = (n: number, sentAt: string, menu: string | null = menuId) => ({
         id: `F${n}`,
         phone: phone(n),
@@ -194,7 +196,7 @@ describe("IVR menus", () => {
           messages: [
             ...[1, 2, 3, 4, 5, 6, 7, 11, 12].map((n) => message(n, "2026-03-01T09:00:00Z")),
             message(8, "2026-02-27T09:00:00Z"), // outside the explicit range, inside the default one
-            message(9, "2026-03-01T09:00:00Z", "menu_other000000"), // another menu
+            message(9, "2026-03-01T09:00:00Z", otherMenuId), // another menu
           ],
         }),
       );

@@ -21,11 +21,14 @@ describe("messages", () => {
 
   describe("POST /v1/messages: happy path", () => {
     it("registers messages, normalising phones, and answers what it accepted", async () => {
+      const menu = await t.request("/v1/ivr/menus", json({ text: "Hello\n{menu: 1 sales\n1: url\n1: Sales}", name: "m1" }));
+      expect(menu.status).toBe(201);
+      const m1: string = menu.json().id;
       const r = await t.request(
         "/v1/messages",
         json({
           messages: [
-            { id: "R1", phone: "+7 916 100-00-01", sent_at: "2026-11-20T10:00:00Z", sender: "SHOP", campaign: "bf", parts: 2, valid_until: "2026-11-20T11:00:00Z", menu_id: "m1" },
+            { id: "R1", phone: "+7 916 100-00-01", sent_at: "2026-11-20T10:00:00Z", sender: "SHOP", campaign: "bf", parts: 2, valid_until: "2026-11-20T11:00:00Z", menu_id: m1 },
             { account: "crm", id: "R2", phone: "89161000002", sent_at: "2026-11-20T10:00:00+03:00" },
           ],
         }),
@@ -44,7 +47,7 @@ describe("messages", () => {
         campaign: "bf",
         parts: 2,
         valid_until: "2026-11-20T11:00:00.000Z",
-        menu_id: "m1",
+        menu_id: m1,
         status: null,
         final: false,
         country: "RU",
@@ -93,6 +96,29 @@ describe("messages", () => {
         [4, ["account"]],
         [5, ["(root)"]],
       ]);
+    });
+
+    it("rejects a menu_id that names no stored menu, and keeps the items around it", async () => {
+      const r = await t.request(
+        "/v1/messages",
+        json({
+          messages: [
+            { id: "M1", phone: "79161000021", sent_at: "2026-11-20T10:00:00Z", menu_id: "menu_000000000000" },
+            { id: "M2", phone: "not a phone", sent_at: "2026-11-20T10:00:00Z", menu_id: "menu_000000000000" },
+            { id: "M3", phone: "79161000023", sent_at: "2026-11-20T10:00:00Z" },
+          ],
+        }),
+      );
+      expect(r.status).toBe(200);
+      expect(r.json()).toEqual({
+        accepted: 1,
+        rejected: [
+          { index: 0, errors: [{ field: "menu_id", message: expect.stringContaining("menu_000000000000") }] },
+          { index: 1, errors: [{ field: "phone", message: expect.any(String) }] },
+        ],
+      });
+      expect((await t.request("/v1/messages/M1", get())).status).toBe(404);
+      expect((await t.request("/v1/messages/M3", get())).status).toBe(200);
     });
 
     it("a batch with impossible dates, broken strings and unknown accounts keeps its good items", async () => {

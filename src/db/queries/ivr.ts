@@ -1,6 +1,6 @@
 // Voice menus (ivr_menus) and what a funnel needs: the calls linked to a menu (messages.menu_id) and their IVR
 // events (ivr_events with the same account and SMSC id, and the same phone when the event names one).
-import { jsonColumn, type Sql } from "../client.js";
+import { arrayParam, jsonColumn, type Sql } from "../client.js";
 
 export type IvrMenuRow = { id: string; name: string | null; text: string; tree: unknown; createdAt: Date };
 
@@ -21,6 +21,13 @@ export async function findIvrMenu(db: Sql, id: string): Promise<IvrMenuRow | nul
   const r = rows[0];
   if (!r) return null;
   return { id: r.id as string, name: (r.name as string | null) ?? null, text: r.text as string, tree: jsonColumn(r.tree), createdAt: toDate(r.created_at) };
+}
+
+/** Which of these menu ids are stored. */
+export async function findIvrMenuIds(db: Sql, ids: readonly string[]): Promise<Set<string>> {
+  if (ids.length === 0) return new Set();
+  const rows = await db.query<{ id: string }>("SELECT id FROM ivr_menus WHERE id = ANY($1::text[])", [arrayParam([...new Set(ids)])]);
+  return new Set(rows.map((r) => r.id));
 }
 
 export type MenuCallEvents = {
