@@ -11,7 +11,7 @@ import type { Logger } from "./http/logger.js";
 import { Metrics } from "./http/metrics.js";
 import { RetentionSweeper } from "./ingest/retention.js";
 import { Writer } from "./ingest/writer.js";
-import { HYGIENE_UPLOAD_TIMEOUT_MS, HygieneJobs, startHygieneSweeps } from "./services/hygiene.js";
+import { HYGIENE_UPLOAD_TIMEOUT_MS, HygieneJobs, startUploadSweeps } from "./services/hygiene.js";
 
 /** Feeds the writer's batches into the batch-size and commit-time histograms. */
 export function observeBatch(metrics: Metrics): (info: { size: number; ms: number; ok: boolean }) => void {
@@ -113,12 +113,13 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     onError: (err, context) => logger.error({ err: { message: (err as Error)?.message, code: (err as { code?: string })?.code } }, context),
   });
   // Hygiene reports: uploads and classification running in the background; reports left running by a process that
-  // died end as failed, and expired ones are removed, now and every few minutes.
+  // died end as failed, expired ones are removed, and so are the staged lines of receipt imports that never
+  // finished, now and every few minutes.
   const hygieneJobs = new HygieneJobs();
-  const sweeps = startHygieneSweeps(db, {
+  const sweeps = startUploadSweeps(db, {
     clock: () => new Date(),
-    onSweep: (r) => (r.interrupted.length > 0 || r.expired > 0) && logger.info({ interrupted: r.interrupted, expired: r.expired }, "hygiene reports swept"),
-    onError: (err) => logger.error({ err: { message: (err as Error)?.message, code: (err as { code?: string })?.code } }, "hygiene report sweep failed"),
+    onSweep: (r) => (r.interrupted.length > 0 || r.expired > 0 || r.abandonedImportLines > 0) && logger.info(r, "uploads swept"),
+    onError: (err) => logger.error({ err: { message: (err as Error)?.message, code: (err as { code?: string })?.code } }, "upload sweep failed"),
   });
   await sweeps.first;
   const app = createApp({ config, db, writer, logger, metrics, clock: () => new Date(), isMigrated: () => isMigrated(db), hygieneJobs });

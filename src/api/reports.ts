@@ -24,7 +24,7 @@ import {
   startHygieneReport,
   type HygieneUpload,
 } from "../services/hygiene.js";
-import { requireScope } from "./auth.js";
+import { requireScope, type Caller } from "./auth.js";
 import { commonProblems, iso, problem, safeText, DefaultCountrySchema, MaxAgeSchema } from "./schemas.js";
 
 // ---- schemas ------------------------------------------------------------------------------------------------------
@@ -286,9 +286,13 @@ export function mountReportRoutes(app: OpenAPIHono<AppEnv>, deps: AppDeps): void
       deps.logger.error({ err: { name: (err as Error)?.name, message: (err as Error)?.message, code: (err as { code?: string })?.code }, report_id: reportId }, "hygiene report failed"),
   };
 
-  /** A report that exists (404 otherwise), and is done when `done` (409 otherwise). */
-  async function reportOr404(id: string, done: boolean, field = "id"): Promise<StoredHygieneReport> {
-    const report = await findHygieneReport(deps.db, id);
+  /**
+   * A report that exists and the caller may read (404 otherwise), and is done when `done` (409 otherwise). A report
+   * is read by the key that uploaded the list and by admin keys; to any other key it does not exist.
+   */
+  async function reportOr404(caller: Caller, id: string, done: boolean, field = "id"): Promise<StoredHygieneReport> {
+    const found = await findHygieneReport(deps.db, id);
+    const report = found && (caller.scope === "admin" || (found.ownerKeyId !== null && found.ownerKeyId === caller.keyId)) ? found : null;
     if (!report) throw new ProblemError(404, "Not found", `no report ${id} (reports are kept REPORT_RETENTION_DAYS)`, { errors: [{ field, message: "no such report" }] });
     if (done && report.status !== "done") {
       const why = report.status === "running" ? `is still running (GET /v1/reports/${id} shows its progress)` : `failed: ${report.failure ?? ""}`;
@@ -298,7 +302,7 @@ export function mountReportRoutes(app: OpenAPIHono<AppEnv>, deps: AppDeps): void
   }
 
   const conflict = problem("The report is still running, or failed");
-  const notFound = problem("No such report (or it has expired)");
+  const notFound = problem("No such report: it never existed, it has expired, or another API key uploaded it (a report is read by that key and by admin keys)");
 
   app.openapi(
     createRoute({
@@ -375,7 +379,7 @@ export function mountReportRoutes(app: OpenAPIHono<AppEnv>, deps: AppDeps): void
       };
       let started;
       try {
-        started = await startHygieneReport(hygieneDeps, { kind, body, options });
+        started = await startHygieneReport(hygieneDeps, { kind, body, options, ownerKeyId: c.get("caller").keyId });
       } catch (err) {
         if (err instanceof HygieneInputError) throw inputProblem(err);
         throw err;
@@ -421,7 +425,7 @@ export function mountReportRoutes(app: OpenAPIHono<AppEnv>, deps: AppDeps): void
         404: notFound,
       },
     }),
-    async (c) => c.json(reportJson(await reportOr404(c.req.valid("param").id, false), deps.clock()), 200),
+    async (c) => c.json(reportJson(await reportOr404(c.get("caller"), c.req.valid("param").id, false), deps.clock()), 200),
   );
 
   app.openapi(
@@ -448,7 +452,7 @@ export function mountReportRoutes(app: OpenAPIHono<AppEnv>, deps: AppDeps): void
       },
     }),
     async (c) => {
-      const report = await reportOr404(c.req.valid("param").id, true);
+      const report = await reportOr404(c.get("caller"), c.req.valid("param").id, true);
       const excelParam = c.req.valid("query").excel;
       const excel = excelParam === "1" || excelParam === "true";
       if (excel || wantsCsv(c)) {
@@ -480,7 +484,7 @@ export function mountReportRoutes(app: OpenAPIHono<AppEnv>, deps: AppDeps): void
       },
     }),
     async (c) => {
-      const report = await reportOr404(c.req.valid("param").id, true);
+      const report = await reportOr404(c.get("caller"), c.req.valid("param").id, true);
       return streamed(recheckLines(deps.db, report, { batchSize: c.req.valid("query").batch_size }), { "content-type": "text/plain; charset=utf-8" }) as never;
     },
   );
@@ -505,8 +509,8 @@ export function mountReportRoutes(app: OpenAPIHono<AppEnv>, deps: AppDeps): void
       },
     }),
     async (c) => {
-      const report = await reportOr404(c.req.valid("param").id, true);
-      const against = await reportOr404(c.req.valid("query").against, true, "against");
+      const report = await reportOr404(c.get("caller"), c.req.valid("param").id, true);
+      const against = await reportOr404(c.get("caller"), c.req.valid("query").against, true, "against");
       if (wantsCsv(c)) return streamed(diffCsv(deps, report, against.id), { "content-type": "text/csv; charset=utf-8" }) as never;
       return streamed(diffJson(deps, report, against.id), { "content-type": "application/json" }) as never;
     },

@@ -338,6 +338,8 @@ export const hygieneReports = pgTable(
     updatedAt: tstz("updated_at").notNull(),
     finishedAt: tstz("finished_at"),
     expiresAt: tstz("expires_at").notNull(),
+    /** The id of the API key that uploaded the list: only it and admin keys may read the report. Null: made by an admin (API_KEYS, an open API, the command line). */
+    ownerKeyId: text("owner_key_id"),
   },
   (t) => [index("hygiene_reports_expires_at_idx").on(t.expiresAt)],
 );

@@ -35,6 +35,7 @@ import {
   type StoredHygieneReport,
 } from "../db/queries/hygiene.js";
 import { findNumberVerdicts } from "../db/queries/verdicts.js";
+import { dropAbandonedImportLines } from "../db/queries/import-lines.js";
 import { csvLine, neutralizeCell } from "../http/csv.js";
 import {
   CsvRecordReader,
@@ -106,6 +107,8 @@ export type HygieneUpload = {
   kind: HygieneFormat | { multipart: string };
   body: ByteStream;
   options: HygieneOptions;
+  /** The id of the API key uploading the list (null: an admin, or the command line): only it and admins read the report. */
+  ownerKeyId?: string | null;
 };
 
 /** How the input was read (stored in the report's `input`). */
@@ -541,6 +544,7 @@ export function startHygieneReport(deps: HygieneDeps, upload: HygieneUpload, opt
         input,
         createdAt: now,
         expiresAt: new Date(now.getTime() + deps.retentionDays * 86_400_000),
+        ownerKeyId: upload.ownerKeyId ?? null,
       });
       reportId = id;
       heartbeat = setInterval(() => void touchHygieneReport(db, id, deps.clock()).catch(() => {}), HEARTBEAT_MS);
@@ -776,10 +780,16 @@ export async function* reportChanges(db: Sql, report: StoredHygieneReport, again
 
 // ---- maintenance --------------------------------------------------------------------------------------------------
 
-export type SweepResult = { interrupted: string[]; expired: number };
+export type SweepResult = { interrupted: string[]; expired: number; abandonedImportLines: number };
 
-/** Ends reports left running by a process that died, and removes reports past their retention. */
-export async function sweepHygieneReports(db: Sql, now: Date): Promise<SweepResult> {
+/** An import's staged lines older than this belong to an import whose process died (an import takes minutes). */
+export const ABANDONED_IMPORT_MS = 24 * 3_600_000;
+
+/**
+ * Housekeeping of what uploads leave behind: ends hygiene reports left running by a process that died, removes
+ * reports past their retention, and removes the staged lines of receipt imports that never finished.
+ */
+export async function sweepUploads(db: Sql, now: Date): Promise<SweepResult> {
   const interrupted = await failStaleHygieneReports(
     db,
     new Date(now.getTime() - STALE_REPORT_MS),
@@ -787,16 +797,17 @@ export async function sweepHygieneReports(db: Sql, now: Date): Promise<SweepResu
     now,
   );
   const expired = await deleteExpiredHygieneReports(db, now);
-  return { interrupted, expired };
+  const abandonedImportLines = await dropAbandonedImportLines(db, new Date(now.getTime() - ABANDONED_IMPORT_MS));
+  return { interrupted, expired, abandonedImportLines };
 }
 
 /** Sweeps now and every SWEEP_INTERVAL_MS. */
-export function startHygieneSweeps(
+export function startUploadSweeps(
   db: Sql,
   options: { clock: () => Date; onSweep?: (r: SweepResult) => void; onError?: (err: unknown) => void; intervalMs?: number },
 ): { first: Promise<void>; stop: () => void } {
   const sweep = () =>
-    sweepHygieneReports(db, options.clock()).then(
+    sweepUploads(db, options.clock()).then(
       (r) => options.onSweep?.(r),
       (err: unknown) => options.onError?.(err),
     );

@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { stageImportLines } from "../../src/db/queries/import-lines.js";
+import { ABANDONED_IMPORT_MS, sweepUploads } from "../../src/services/hygiene.js";
 import { createTestApp, form, type TestApp } from "../helpers/app.js";
 
 const KEY = "test-key-import-0123456789";
@@ -120,6 +122,20 @@ describe("POST /v1/import/receipts", () => {
       );
       expect(counts).toEqual({ n: 100_000, delivered: 66_666 });
     }, 300_000);
+  });
+
+  describe("an import whose process died", () => {
+    it("leaves staged lines that the upload sweep removes after a day, keeping those of imports under way", async () => {
+      const now = new Date();
+      const line = (smscId: string) => [{ lineNo: 1, smscId, receipt: `id:${smscId} stat:DELIVRD err:000` }];
+      await stageImportLines(t.database.db, "import-killed", line("K1"), new Date(now.getTime() - ABANDONED_IMPORT_MS - 60_000));
+      await stageImportLines(t.database.db, "import-running", line("K2"), new Date(now.getTime() - 60_000));
+      const swept = await sweepUploads(t.database.db, now);
+      expect(swept.abandonedImportLines).toBe(1);
+      const left = await t.database.db.query<{ import_id: string }>("SELECT import_id FROM import_lines WHERE import_id LIKE 'import-%' ORDER BY import_id");
+      expect(left.map((r) => r.import_id)).toEqual(["import-running"]);
+      expect((await sweepUploads(t.database.db, now)).abandonedImportLines).toBe(0);
+    });
   });
 
   describe("errors", () => {

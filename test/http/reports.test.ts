@@ -4,7 +4,7 @@
 import { parse } from "csv-parse/sync";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { insertHygieneReport } from "../../src/db/queries/hygiene.js";
-import { sweepHygieneReports } from "../../src/services/hygiene.js";
+import { sweepUploads } from "../../src/services/hygiene.js";
 import { createTestApp, form, type TestApp, type TestResponse } from "../helpers/app.js";
 import { bearer, makeKey } from "../helpers/keys.js";
 import { bytes, cp1251, multipart, nextId, nextPhone } from "../fixtures/callbacks/http.js";
@@ -592,7 +592,7 @@ describe("retention and interrupted reports", () => {
     await t.database.db.query("UPDATE hygiene_reports SET expires_at = $2 WHERE id = $1", [report.id, new Date(Date.now() - 1000)]);
     const options = { column: null, defaultCountry: "RU", maxAge: null };
     await insertHygieneReport(t.database.db, { id: "rep_left_running", options, input: null, createdAt: eightDaysAgo, expiresAt: new Date(Date.now() + 86_400_000) });
-    const swept = await sweepHygieneReports(t.database.db, new Date());
+    const swept = await sweepUploads(t.database.db, new Date());
     expect(swept.interrupted).toContain("rep_left_running");
     expect(swept.expired).toBeGreaterThanOrEqual(1);
     expect((await get(`/v1/reports/${report.id}`)).status).toBe(404);
@@ -610,23 +610,52 @@ describe("retention and interrupted reports", () => {
 });
 
 describe("keys and scopes", () => {
-  it("every route needs a key (401 without, or with a wrong one); a read key may use them all", async () => {
-    const report = await created(`phone\n${P.reachable}\n`, "text/csv");
-    const routes: [string, RequestInit][] = [
-      [HYGIENE, { method: "POST", headers: { "content-type": "text/csv" }, body: `phone\n${P.reachable}\n` }],
-      [`/v1/reports/${report.id}`, {}],
-      [`/v1/reports/${report.id}/result`, {}],
-      [`/v1/reports/${report.id}/recheck.txt`, {}],
-      [`/v1/reports/${report.id}/diff?against=${report.id}`, {}],
-    ];
+  /** The report routes, for a report and a report to diff it against. */
+  const routes = (id: string): [string, RequestInit][] => [
+    [`/v1/reports/${id}`, {}],
+    [`/v1/reports/${id}/result`, {}],
+    [`/v1/reports/${id}/recheck.txt`, {}],
+    [`/v1/reports/${id}/diff?against=${id}`, {}],
+  ];
+  const as = (key: string, [path, init]: [string, RequestInit]) =>
+    t.request(path, { ...init, headers: { ...(init.headers as Record<string, string>), ...bearer(key) } });
+
+  it("every route needs a key (401 without, or with a wrong one); a read key may use them all on its own reports", async () => {
     const { key } = await makeKey(t.database.db, "read");
-    for (const [path, init] of routes) {
+    const upload: [string, RequestInit] = [HYGIENE, { method: "POST", headers: { "content-type": "text/csv" }, body: `phone\n${P.reachable}\n` }];
+    const made = await as(key, upload);
+    expect(made.status).toBe(201);
+    for (const [path, init] of [upload, ...routes(made.json().id)]) {
       const none = await t.request(path, init);
       expect(none.status, path).toBe(401);
       const wrong = await t.request(path, { ...init, headers: { ...(init.headers as Record<string, string>), authorization: "Bearer nope" } });
       expect(wrong.status, path).toBe(401);
-      const read = await t.request(path, { ...init, headers: { ...(init.headers as Record<string, string>), ...bearer(key) } });
+      const read = await as(key, [path, init]);
       expect([200, 201], path).toContain(read.status);
     }
+  });
+
+  it("a report is read by the key that uploaded the list and by admins; to another key it does not exist (404)", async () => {
+    const { key: owner } = await makeKey(t.database.db, "read");
+    const { key: other } = await makeKey(t.database.db, "write");
+    const { key: admin } = await makeKey(t.database.db, "admin");
+    const made = await as(owner, [HYGIENE, { method: "POST", headers: { "content-type": "text/csv" }, body: `phone\n${P.reachable}\n` }]);
+    expect(made.status).toBe(201);
+    const id: string = made.json().id;
+    for (const route of routes(id)) {
+      expect((await as(owner, route)).status, route[0]).toBe(200);
+      expect((await as(admin, route)).status, route[0]).toBe(200);
+      const denied = await as(other, route);
+      expect(denied.status, route[0]).toBe(404);
+      expect(denied.headers.get("content-type")).toContain("application/problem+json");
+    }
+    // Nor can another key's report be the other side of a diff.
+    const mine = (await as(other, [HYGIENE, { method: "POST", headers: { "content-type": "text/csv" }, body: `phone\n${P.reachable}\n` }])).json().id;
+    const diff = await as(other, [`/v1/reports/${mine}/diff?against=${id}`, {}]);
+    expect(diff.status).toBe(404);
+    expect(diff.json().errors).toEqual([{ field: "against", message: "no such report" }]);
+    // An admin's report (API_KEYS) is not readable by a read key either.
+    const adminReport = await created(`phone\n${P.reachable}\n`, "text/csv");
+    expect((await as(owner, [`/v1/reports/${adminReport.id}`, {}])).status).toBe(404);
   });
 });

@@ -24,24 +24,26 @@ export type StoredHygieneReport = {
   updatedAt: Date;
   finishedAt: Date | null;
   expiresAt: Date;
+  /** The API key that uploaded the list; null when an admin did. */
+  ownerKeyId: string | null;
 };
 
 const toDate = (v: unknown): Date | null => (v === null || v === undefined ? null : new Date(v as string | Date));
 
 export async function insertHygieneReport(
   db: Sql,
-  r: { id: string; options: unknown; input: unknown; createdAt: Date; expiresAt: Date },
+  r: { id: string; options: unknown; input: unknown; createdAt: Date; expiresAt: Date; ownerKeyId?: string | null },
 ): Promise<void> {
   await db.query(
-    `INSERT INTO hygiene_reports (id, status, options, input, rows_done, created_at, updated_at, expires_at)
-     VALUES ($1, 'running', $2::text::jsonb, $3::text::jsonb, 0, $4, $4, $5)`,
-    [r.id, JSON.stringify(r.options), JSON.stringify(r.input), r.createdAt, r.expiresAt],
+    `INSERT INTO hygiene_reports (id, status, options, input, rows_done, created_at, updated_at, expires_at, owner_key_id)
+     VALUES ($1, 'running', $2::text::jsonb, $3::text::jsonb, 0, $4, $4, $5, $6)`,
+    [r.id, JSON.stringify(r.options), JSON.stringify(r.input), r.createdAt, r.expiresAt, r.ownerKeyId ?? null],
   );
 }
 
 export async function findHygieneReport(db: Sql, id: string): Promise<StoredHygieneReport | null> {
   const [r] = await db.query<Record<string, unknown>>(
-    `SELECT id, status, failure, options, input, total_rows, rows_done, summary, created_at, updated_at, finished_at, expires_at
+    `SELECT id, status, failure, options, input, total_rows, rows_done, summary, created_at, updated_at, finished_at, expires_at, owner_key_id
      FROM hygiene_reports WHERE id = $1`,
     [id],
   );
@@ -59,6 +61,7 @@ export async function findHygieneReport(db: Sql, id: string): Promise<StoredHygi
     updatedAt: toDate(r.updated_at)!,
     finishedAt: toDate(r.finished_at),
     expiresAt: toDate(r.expires_at)!,
+    ownerKeyId: (r.owner_key_id as string | null) ?? null,
   };
 }
 

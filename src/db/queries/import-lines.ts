@@ -24,3 +24,9 @@ export async function readImportLines(db: Sql, importId: string, afterLine: numb
 export async function dropImportLines(db: Sql, importId: string): Promise<void> {
   await db.query("DELETE FROM import_lines WHERE import_id = $1", [importId]);
 }
+
+/** Removes the staged lines of imports that never finished (their process died): those staged before `before`. */
+export async function dropAbandonedImportLines(db: Sql, before: Date): Promise<number> {
+  const [row] = await db.query<{ n: number }>("WITH d AS (DELETE FROM import_lines WHERE created_at < $1 RETURNING 1) SELECT count(*)::int AS n FROM d", [before]);
+  return Number(row?.n ?? 0);
+}

@@ -1,0 +1,1 @@
+ALTER TABLE "hygiene_reports" ADD COLUMN "owner_key_id" text;
