@@ -194,13 +194,13 @@ export function mountMessageRoutes(app: OpenAPIHono<AppEnv>, deps: AppDeps): voi
       const valid = validateRegistrations(messages, { accounts, defaultAccount, defaultCountry: config.defaultCountry });
       // A menu_id must name a stored menu (POST /v1/ivr/menus): a typo would leave the calls out of every funnel.
       const menus = await findIvrMenuIds(deps.db, valid.accepted.flatMap((r) => (r.menuId === null ? [] : [r.menuId])));
-      const accepted = valid.accepted.filter((r) => r.menuId === null || menus.has(r.menuId));
-      const rejected = [
-        ...valid.rejected,
-        ...valid.accepted
-          .filter((r) => r.menuId !== null && !menus.has(r.menuId))
-          .map((r) => ({ index: r.index, errors: [{ field: "menu_id", message: `no stored menu has the id "${r.menuId}" (store it first: POST /v1/ivr/menus)` }] })),
-      ].sort((a, b) => a.index - b.index);
+      const accepted: MessageRegistration[] = [];
+      const rejected = [...valid.rejected];
+      for (const r of valid.accepted) {
+        if (r.menuId === null || menus.has(r.menuId)) accepted.push(r);
+        else rejected.push({ index: r.index, errors: [{ field: "menu_id", message: `no stored menu has the id "${r.menuId}" (store it first: POST /v1/ivr/menus)` }] });
+      }
+      rejected.sort((a, b) => a.index - b.index);
       await registerMessages(deps.db, accepted, deps.clock());
       return c.json({ accepted: accepted.length, rejected }, 200);
     },

@@ -9,11 +9,12 @@ export type Row = Record<string, unknown>;
 export const jsonColumn = <T = unknown>(v: T | string | null): T | null => (typeof v === "string" ? (JSON.parse(v) as T) : v);
 
 /**
- * A list as a Postgres array literal, to pass as one parameter typed in the statement (`$1::text[]`, `$1::bigint[]`).
- * Unlike a JSON list unpacked in SQL, the planner sees its values: it can count them and probe an index or a hash.
+ * The distinct values of a list as a Postgres array literal, to pass as one parameter typed in the statement
+ * (`= ANY($1::text[])`, `$1::bigint[]`). Unlike a JSON list unpacked in SQL, the planner sees the values: it can count
+ * them and probe an index or a hash.
  */
-export const arrayParam = (values: readonly (string | number)[]): string =>
-  `{${values.map((v) => (typeof v === "number" ? String(v) : `"${v.replace(/[\\"]/g, "\\$&")}"`)).join(",")}}`;
+export const arrayParam = (values: Iterable<string | number>): string =>
+  `{${[...new Set(values)].map((v) => (typeof v === "number" ? String(v) : `"${v.replace(/[\\"]/g, "\\$&")}"`)).join(",")}}`;
 
 export type QueryOptions = {
   /**

@@ -3,13 +3,11 @@
 // transaction, locking rows in the same order as the callback writer (messages, then delivery_rollups).
 import { applyRegistration, type Registration } from "../domain/message-state.js";
 import { isRetryableTxError, type Database } from "../db/client.js";
-import { lockMessages, type MessageKey } from "../db/queries/messages.js";
+import { lockMessages, messageKeyString as keyOf, type MessageKey } from "../db/queries/messages.js";
 import { findNumberOperators } from "../db/queries/numbers.js";
 import { applyMessageChanges, type MessageChange } from "./message-changes.js";
 
 export type MessageRegistration = MessageKey & Registration;
-
-const keyOf = (k: MessageKey) => `${k.account}\u0000${k.smscId}\u0000${k.phone}`;
 
 /** Stores the registrations; the same message registered twice takes the later registration. */
 export async function registerMessages(db: Database, registrations: readonly MessageRegistration[], now: Date): Promise<void> {

@@ -15,7 +15,7 @@ import {
   insertIvrEvents,
   insertWaitcallEvents,
 } from "../db/queries/events.js";
-import { insertStatusEvents, lockMessages, type MessageKey } from "../db/queries/messages.js";
+import { insertStatusEvents, lockMessages, messageKeyString, type MessageKey } from "../db/queries/messages.js";
 import { findNumberOperators, upsertNumbers, type NumberUpdate } from "../db/queries/numbers.js";
 import { upsertOptOuts, type OptOutRow } from "../db/queries/opt-outs.js";
 import { applyMessageChanges, type DeriveOptions, type MessageChange } from "./message-changes.js";
@@ -48,14 +48,19 @@ export function dedupeKey(record: CallbackRecord): { key: string; keyPhone: stri
   };
 }
 
+/** A callback's dedupe key, with the account and phone it is filed under, as one string (a Map key). */
+const callbackKeyString = (account: string, phone: string, key: string) => `${account}\u0000${phone}\u0000${key}`;
+
 /**
- * What a record writes that another transaction may be writing too: its dedupe key and, for a status, its message.
- * The writer keeps two lanes from holding the same ones at once, or the second would wait for the first's commit.
+ * The rows of a record that a retry or a later status of the same message would also write: its dedupe key and,
+ * for a status, its message. The writer keeps two lanes from writing the same ones at once, or the second would
+ * wait for the first's commit with its whole batch. (Rows many callbacks share, such as a number's row and the
+ * statistics cells, are still locked in turn; those locks are taken last and held only until the commit.)
  */
 export function contendedKeys(record: CallbackRecord): string[] {
   const n = record.normalized;
-  const keys = [`k\u0000${record.account}\u0000${n.phone ?? ""}\u0000${n.dedupe}`];
-  if (n.status) keys.push(`m\u0000${record.account}\u0000${n.status.smscId}\u0000${n.status.phone}`);
+  const keys = [`k\u0000${callbackKeyString(record.account, n.phone ?? "", n.dedupe)}`];
+  if (n.status) keys.push(`m\u0000${messageKeyString({ account: record.account, smscId: n.status.smscId, phone: n.status.phone })}`);
   return keys;
 }
 
@@ -92,7 +97,7 @@ export async function storeCallbacks(tx: Sql, records: readonly CallbackRecord[]
   const firstByKey = new Map<string, number>();
   const unique: CallbackRow[] = [];
   for (const row of rows) {
-    const k = `${row.account}\u0000${row.keyPhone}\u0000${row.key}`;
+    const k = callbackKeyString(row.account, row.keyPhone, row.key);
     if (!firstByKey.has(k)) {
       firstByKey.set(k, row.i);
       unique.push(row);
@@ -100,7 +105,7 @@ export async function storeCallbacks(tx: Sql, records: readonly CallbackRecord[]
   }
   const ids = await insertNewCallbacks(tx, unique);
   const outcomes: StoreOutcome[] = rows.map((row) => {
-    const first = firstByKey.get(`${row.account}\u0000${row.keyPhone}\u0000${row.key}`);
+    const first = firstByKey.get(callbackKeyString(row.account, row.keyPhone, row.key));
     return first === row.i && ids.get(row.i) != null ? "stored" : "duplicate";
   });
   const stored = records
@@ -145,7 +150,7 @@ export async function storeDerived(tx: Sql, stored: readonly Stored[], now: Date
   const byMessage = new Map<string, { key: MessageKey; updates: StatusUpdate[]; numberPhone: string | null; countryIso: string | null }>();
   for (const { s, u } of statuses) {
     const key: MessageKey = { account: s.record.account, smscId: u.smscId, phone: u.phone };
-    const k = `${key.account}\u0000${key.smscId}\u0000${key.phone}`;
+    const k = messageKeyString(key);
     const entry = byMessage.get(k) ?? { key, updates: [], numberPhone: s.record.normalized.numberPhone, countryIso: s.record.normalized.numberCountry };
     entry.updates.push(u);
     byMessage.set(k, entry);
@@ -165,7 +170,7 @@ export async function storeDerived(tx: Sql, stored: readonly Stored[], now: Date
   ]);
   const changed: MessageChange[] = [];
   for (const m of locked) {
-    const entry = byMessage.get(`${m.account}\u0000${m.smscId}\u0000${m.phone}`);
+    const entry = byMessage.get(messageKeyString(m));
     if (!entry) continue;
     const isFresh = m.state.firstStatusAt === null && !m.state.registered;
     const next = applyStatusUpdates(m.state, entry.updates, {

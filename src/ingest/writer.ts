@@ -96,9 +96,19 @@ export class Writer {
         resolve = res;
         reject = rej;
       });
-      return { item: { record, resolve, reject }, promise };
+      const item: Pending = { record, resolve, reject };
+      return { item, promise };
     });
-    await this.writeBatch(pending.map((p) => p.item));
+    const batch = pending.map((p) => p.item);
+    // Its keys are held like a lane's: lanes leave the same callbacks and messages for after it.
+    for (const p of batch) p.keys = this.concurrency === 1 ? [] : contendedKeys(p.record);
+    this.hold(batch);
+    try {
+      await this.writeBatch(batch);
+    } finally {
+      this.release(batch);
+      this.kick(); // requests held back for it
+    }
     return Promise.all(pending.map((p) => p.promise));
   }
 
@@ -128,19 +138,21 @@ export class Writer {
     this.active++;
     try {
       for (;;) {
-        const batch = this.take();
+        const { batch, more } = this.take();
         if (batch.length === 0) break;
-        this.kick(); // more queued than this batch took: another lane can start
+        if (more) this.kick(); // more queued than this batch could take: another lane can start
         try {
           await this.writeBatch(batch);
         } finally {
-          for (const p of batch) for (const k of p.keys!) if (this.inFlight.set(k, this.inFlight.get(k)! - 1).get(k) === 0) this.inFlight.delete(k);
+          this.release(batch);
         }
       }
     } finally {
       this.active--;
-      if (this.queue.length > 0) this.kick();
-      else if (this.active === 0) for (const w of this.idleWaiters.splice(0)) w();
+      // Requests left only because another batch holds their keys are taken by whoever releases those keys; a lane
+      // started for them now would find nothing and start another, and so on.
+      if (this.queue.length > 0 && this.inFlight.size === 0) this.kick();
+      else if (this.active === 0 && this.queue.length === 0) for (const w of this.idleWaiters.splice(0)) w();
     }
   }
 
@@ -149,27 +161,43 @@ export class Writer {
    * others wait for a later batch: in this one they would only wait for the other lane's commit, row lock by row
    * lock, and hold up everything else in it.
    */
-  private take(): Pending[] {
-    if (this.concurrency === 1 || this.inFlight.size === 0) {
+  private take(): { batch: Pending[]; more: boolean } {
+    if (this.inFlight.size === 0) {
+      // Nothing held: the oldest requests, as many as fit.
       const batch = this.queue.splice(0, this.options.maxBatch);
-      for (const p of batch) p.keys = this.concurrency === 1 ? [] : contendedKeys(p.record);
+      for (const p of batch) p.keys ??= this.concurrency === 1 ? [] : contendedKeys(p.record);
       this.hold(batch);
-      return batch;
+      return { batch, more: this.queue.length > 0 };
     }
     const batch: Pending[] = [];
     const rest: Pending[] = [];
+    let more = false; // left out only because the batch was full
     for (const p of this.queue) {
-      p.keys ??= contendedKeys(p.record);
-      if (batch.length < this.options.maxBatch && !p.keys.some((k) => this.inFlight.has(k))) batch.push(p);
-      else rest.push(p);
+      p.keys ??= this.concurrency === 1 ? [] : contendedKeys(p.record);
+      const held = p.keys.some((k) => this.inFlight.has(k));
+      if (!held && batch.length < this.options.maxBatch) batch.push(p);
+      else {
+        more ||= !held;
+        rest.push(p);
+      }
     }
     this.queue = rest;
     this.hold(batch);
-    return batch;
+    return { batch, more };
   }
 
   private hold(batch: readonly Pending[]): void {
     for (const p of batch) for (const k of p.keys!) this.inFlight.set(k, (this.inFlight.get(k) ?? 0) + 1);
+  }
+
+  private release(batch: readonly Pending[]): void {
+    for (const p of batch) {
+      for (const k of p.keys!) {
+        const n = this.inFlight.get(k)! - 1;
+        if (n === 0) this.inFlight.delete(k);
+        else this.inFlight.set(k, n);
+      }
+    }
   }
 
   /**

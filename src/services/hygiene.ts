@@ -782,7 +782,11 @@ export async function* reportChanges(db: Sql, report: StoredHygieneReport, again
 
 export type SweepResult = { interrupted: string[]; expired: number; abandonedImportLines: number };
 
-/** An import's staged lines older than this belong to an import whose process died (an import takes minutes). */
+/**
+ * An import's staged lines older than this belong to an import whose process died. Lines are staged only while the
+ * body arrives, which the server cuts off after HYGIENE_UPLOAD_TIMEOUT_MS (its requestTimeout), and matched in
+ * minutes after that: a day is far beyond any live import.
+ */
 export const ABANDONED_IMPORT_MS = 24 * 3_600_000;
 
 /**

@@ -25,6 +25,11 @@ describe("arrayParam", () => {
     }
   });
 
+  it("drops repeated values (it is meant for = ANY)", async () => {
+    const [row] = await t.db.query<{ v: string[] }>("SELECT $1::text[] AS v", [arrayParam(["b", "a", "b", "a"])]);
+    expect(row!.v).toEqual(["b", "a"]);
+  });
+
   it("passes an empty list", async () => {
     const [row] = await t.db.query<{ n: number }>("SELECT cardinality($1::text[]) AS n", [arrayParam([])]);
     expect(Number(row!.n)).toBe(0);

@@ -1,7 +1,7 @@
 // With two lanes, a request whose dedupe key or message another lane is writing waits for that lane's commit
 // instead of joining the other lane's transaction (where it would wait on Postgres's lock, holding up its whole
 // batch). Needs a server: on the embedded database transactions run one at a time.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { parseConfig } from "../../src/config.js";
 import { createDb, type Database, type Sql } from "../../src/db/client.js";
 import { migrate } from "../../src/db/migrate.js";
@@ -80,6 +80,11 @@ describe("the writer's lanes", () => {
     // The second lane writes only the unrelated one; the others wait for the first lane's commit.
     await expect(other).resolves.toBe("stored");
     expect(batches).toEqual([["A-1"], ["B-1"]]);
+    // ...without a lane looking for work again and again meanwhile (it would keep a core busy until the commit).
+    const take = vi.spyOn(writer as unknown as { take: () => unknown }, "take");
+    await new Promise((r) => setTimeout(r, 200));
+    expect(take.mock.calls.length).toBeLessThan(5);
+    take.mockRestore();
     release();
     await expect(first).resolves.toBe("stored");
     await expect(retry).resolves.toBe("duplicate");

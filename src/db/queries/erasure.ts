@@ -41,5 +41,5 @@ export async function insertSuppression(tx: Sql, phoneHash: string, now: Date): 
 /** An opt-in after erasure lifts the suppression (the subscriber asked for messages again). */
 export async function deleteSuppressions(tx: Sql, hashes: readonly string[]): Promise<void> {
   if (hashes.length === 0) return;
-  await tx.query("DELETE FROM suppressions WHERE phone_hash = ANY($1::text[])", [arrayParam([...new Set(hashes)])]);
+  await tx.query("DELETE FROM suppressions WHERE phone_hash = ANY($1::text[])", [arrayParam(hashes)]);
 }

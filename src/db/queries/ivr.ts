@@ -26,7 +26,7 @@ export async function findIvrMenu(db: Sql, id: string): Promise<IvrMenuRow | nul
 /** Which of these menu ids are stored. */
 export async function findIvrMenuIds(db: Sql, ids: readonly string[]): Promise<Set<string>> {
   if (ids.length === 0) return new Set();
-  const rows = await db.query<{ id: string }>("SELECT id FROM ivr_menus WHERE id = ANY($1::text[])", [arrayParam([...new Set(ids)])]);
+  const rows = await db.query<{ id: string }>("SELECT id FROM ivr_menus WHERE id = ANY($1::text[])", [arrayParam(ids)]);
   return new Set(rows.map((r) => r.id));
 }
 

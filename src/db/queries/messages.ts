@@ -4,6 +4,9 @@ import { placedAt, type MessageState } from "../../domain/message-state.js";
 
 export type MessageKey = { account: string; smscId: string; phone: string };
 
+/** A message key as one string (a Map key). */
+export const messageKeyString = (k: MessageKey): string => `${k.account}\u0000${k.smscId}\u0000${k.phone}`;
+
 export type LockedMessage = MessageKey & { id: number; state: MessageState };
 
 const toDate = (v: unknown): Date | null => (v === null || v === undefined ? null : new Date(v as string | Date));
@@ -137,7 +140,7 @@ export async function findPhonesBySmscIds(db: Sql, account: string, smscIds: rea
     `SELECT smsc_id, phone FROM messages
      WHERE account = $1 AND smsc_id = ANY($2::text[])
      ORDER BY smsc_id, phone`,
-    [account, arrayParam([...new Set(smscIds)])],
+    [account, arrayParam(smscIds)],
   );
   for (const r of rows) {
     const list = result.get(r.smsc_id) ?? [];

@@ -84,7 +84,7 @@ export async function findNumberOperators(db: Sql, phones: readonly string[]): P
     `SELECT DISTINCT ON (phone) phone, mcc, mnc FROM hlr_results
      WHERE phone = ANY($1::text[]) AND mcc IS NOT NULL
      ORDER BY phone, event_at DESC, id DESC`,
-    [arrayParam([...new Set(phones)])],
+    [arrayParam(phones)],
     { prepare: false },
   );
   for (const r of rows) result.set(r.phone, { mcc: r.mcc, mnc: r.mnc });
