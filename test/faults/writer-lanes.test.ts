@@ -2,49 +2,21 @@
 // instead of joining the other lane's transaction (where it would wait on Postgres's lock, holding up its whole
 // batch). Needs a server: on the embedded database transactions run one at a time.
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { parseConfig } from "../../src/config.js";
-import { createDb, type Database, type Sql } from "../../src/db/client.js";
-import { migrate } from "../../src/db/migrate.js";
-import { normalizeCallback } from "../../src/domain/callback.js";
-import type { CallbackRecord } from "../../src/ingest/store.js";
+import type { Database, Sql } from "../../src/db/client.js";
 import { Writer } from "../../src/ingest/writer.js";
-import { createServerDatabase } from "../helpers/db.js";
-
-const normalize = parseConfig({}).normalize;
-
-function record(id: string, status: string, phone = "79161234567", ts = "1717585400"): CallbackRecord {
-  const fields = { id, phone, status, err: "0", ts };
-  const receivedAt = new Date();
-  return {
-    account: "default",
-    source: "main",
-    method: "POST",
-    route: "/callbacks/smsc",
-    contentType: "application/x-www-form-urlencoded",
-    sourceAddress: "127.0.0.1",
-    fields,
-    rawBody: null,
-    rawQuery: null,
-    receivedAt,
-    signature: null,
-    normalized: normalizeCallback(fields, "main", receivedAt, normalize),
-  };
-}
+import { createTestDatabase, type TestDatabase } from "../helpers/db.js";
+import { statusRecord } from "./support/records.js";
 
 describe("the writer's lanes", () => {
-  let database: { url: string; drop: () => Promise<void> };
+  let database: TestDatabase;
   let db: Database;
 
   beforeAll(async () => {
-    database = await createServerDatabase(process.env.DATABASE_URL!);
-    db = await createDb({ databaseUrl: database.url, pgliteDir: "", poolSize: 4 });
-    await migrate(db);
+    database = await createTestDatabase({ poolSize: 4 });
+    db = database.db;
   });
 
-  afterAll(async () => {
-    await db?.close();
-    await database?.drop();
-  });
+  afterAll(() => database?.drop());
 
   it("never write the same callback or message in two transactions at once", async () => {
     // Each transaction's callbacks (their smsc ids, in order); the first transaction is held open before COMMIT.
@@ -70,13 +42,13 @@ describe("the writer's lanes", () => {
     };
     const writer = new Writer(spy, { maxBatch: 100, maxQueue: 100, concurrency: 2 });
 
-    const first = writer.submit(record("A-1", "1"));
+    const first = writer.submit(statusRecord("A-1"));
     await waitFor(() => batches.length === 1);
     // While A-1 is being written: its retry, a later status of the same message, and an unrelated callback (another
     // number, another day: no row of A-1's numbers or statistics cells in common, where it would wait on a lock).
-    const retry = writer.submit(record("A-1", "1"));
-    const sameMessage = writer.submit(record("A-1", "3"));
-    const other = writer.submit(record("B-1", "1", "79167654321", "1717685400"));
+    const retry = writer.submit(statusRecord("A-1"));
+    const sameMessage = writer.submit(statusRecord("A-1", { status: "3" }));
+    const other = writer.submit(statusRecord("B-1", { phone: "79167654321", ts: "1717685400" }));
     // The second lane writes only the unrelated one; the others wait for the first lane's commit.
     await expect(other).resolves.toBe("stored");
     expect(batches).toEqual([["A-1"], ["B-1"]]);
