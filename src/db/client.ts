@@ -20,7 +20,8 @@ export type QueryOptions = {
   /**
    * false: plan the statement afresh with this call's values instead of reusing a prepared plan (postgres.js).
    * For writes into tables that grow fast: Postgres keeps a generic plan made while the table was small (a
-   * sequential scan) until the next ANALYZE, and a batch then scans the whole table.
+   * sequential scan) until the next ANALYZE, and a batch then scans the whole table. The price: postgres.js asks
+   * for the parameter types first, one more round trip, and statements pipelined behind it wait for it.
    */
   prepare?: boolean;
 };
