@@ -293,7 +293,7 @@ export function mountReportRoutes(app: OpenAPIHono<AppEnv>, deps: AppDeps): void
   async function reportOr404(caller: Caller, id: string, done: boolean, field = "id"): Promise<StoredHygieneReport> {
     const found = await findHygieneReport(deps.db, id);
     const report = found && (caller.scope === "admin" || (found.ownerKeyId !== null && found.ownerKeyId === caller.keyId)) ? found : null;
-    if (!report) throw new ProblemError(404, "Not found", `no report ${id} (reports are kept REPORT_RETENTION_DAYS)`, { errors: [{ field, message: "no such report" }] });
+    if (!report) throw new ProblemError(404, "Not found", `no report ${id} this key may read (reports are kept REPORT_RETENTION_DAYS, and read by the key that uploaded the list and by admin keys)`, { errors: [{ field, message: "no such report" }] });
     if (done && report.status !== "done") {
       const why = report.status === "running" ? `is still running (GET /v1/reports/${id} shows its progress)` : `failed: ${report.failure ?? ""}`;
       throw new ProblemError(409, "Report not ready", `report ${id} ${why}`);
