@@ -100,9 +100,7 @@ export class Writer {
       return { item, promise };
     });
     const batch = pending.map((p) => p.item);
-    // Its keys are held like a lane's: lanes leave the same callbacks and messages for after it.
-    for (const p of batch) p.keys = this.concurrency === 1 ? [] : contendedKeys(p.record);
-    this.hold(batch);
+    this.hold(batch); // like a lane's batch: lanes leave the same callbacks and messages for after it
     try {
       await this.writeBatch(batch);
     } finally {
@@ -165,7 +163,6 @@ export class Writer {
     if (this.inFlight.size === 0) {
       // Nothing held: the oldest requests, as many as fit.
       const batch = this.queue.splice(0, this.options.maxBatch);
-      for (const p of batch) p.keys ??= this.concurrency === 1 ? [] : contendedKeys(p.record);
       this.hold(batch);
       return { batch, more: this.queue.length > 0 };
     }
@@ -173,8 +170,7 @@ export class Writer {
     const rest: Pending[] = [];
     let more = false; // left out only because the batch was full
     for (const p of this.queue) {
-      p.keys ??= this.concurrency === 1 ? [] : contendedKeys(p.record);
-      const held = p.keys.some((k) => this.inFlight.has(k));
+      const held = this.keysOf(p).some((k) => this.inFlight.has(k));
       if (!held && batch.length < this.options.maxBatch) batch.push(p);
       else {
         more ||= !held;
@@ -186,8 +182,13 @@ export class Writer {
     return { batch, more };
   }
 
+  /** A request's `contendedKeys`, worked out once (none with one lane: there is no other to keep apart from). */
+  private keysOf(p: Pending): string[] {
+    return (p.keys ??= this.concurrency === 1 ? [] : contendedKeys(p.record));
+  }
+
   private hold(batch: readonly Pending[]): void {
-    for (const p of batch) for (const k of p.keys!) this.inFlight.set(k, (this.inFlight.get(k) ?? 0) + 1);
+    for (const p of batch) for (const k of this.keysOf(p)) this.inFlight.set(k, (this.inFlight.get(k) ?? 0) + 1);
   }
 
   private release(batch: readonly Pending[]): void {
