@@ -1,6 +1,6 @@
 // Number verdicts: what the database holds about many numbers at once (one statement for any number of phones),
 // folded into answers by the pure rules in domain/verdict.ts. Also the err-code statistics read from rollups.
-import { jsonColumn, type Sql } from "../client.js";
+import { arrayParam, jsonColumn, type Sql } from "../client.js";
 import { phoneHash } from "./erasure.js";
 import type { NormalizedPhone } from "../../domain/phone.js";
 import {
@@ -24,10 +24,8 @@ export const EVIDENCE_SCAN_LIMIT = 200;
 // delivery status that carried mcc/mnc fields) counts as that message's outcome only.
 
 /** Rows that may decide a verdict (EVIDENCE_FILTER, passed as $3-$6): neutral outcomes are not read at all. */
-const DECIDING = (t: string) => {
-  const ints = (n: number) => `ARRAY(SELECT value::int FROM json_array_elements_text($${n}::text::json))`;
-  return `(${t}.status = ANY(${ints(3)}) OR (${t}.status <> ALL(${ints(4)}) AND (${t}.status = ANY(${ints(5)}) OR ${t}.err = ANY(${ints(6)}))))`;
-};
+const DECIDING = (t: string) =>
+  `(${t}.status = ANY($3::int[]) OR (${t}.status <> ALL($4::int[]) AND (${t}.status = ANY($5::int[]) OR ${t}.err = ANY($6::int[]))))`;
 
 const HLR_EVIDENCE = (filter: string, limit: string) => `
        (SELECT 'hlr' AS kind, h.event_at AS at, h.status::int AS status, h.err
@@ -48,6 +46,14 @@ const MESSAGE_EVIDENCE = (filter: string, limit: string) => `
 const ms = (v: number | null): Date | null => (v === null ? null : new Date(v));
 const epochMs = (col: string) => `(extract(epoch FROM ${col}) * 1000)::float8`;
 
+/** EVIDENCE_FILTER's code lists as array parameters (fixed for the process's life). */
+const FILTER_PARAMS = {
+  decidingStatuses: arrayParam(EVIDENCE_FILTER.decidingStatuses),
+  neutralStatuses: arrayParam(EVIDENCE_FILTER.neutralStatuses),
+  successStatuses: arrayParam(EVIDENCE_FILTER.successStatuses),
+  decidingErrs: arrayParam(EVIDENCE_FILTER.decidingErrs),
+};
+
 export type VerdictOptions = { now: Date; maxAgeMs: number | null };
 
 type FactsJson = [
@@ -67,6 +73,27 @@ type FactsJson = [
 ];
 type EvidenceJson = [kind: EvidenceKind, at: number, status: number, err: number | null];
 
+// The statement, made once (whitespace folded).
+// Evidence: at most $2 deciding rows per source, and the newest outcome that cannot decide, from each source
+// (enough to tell "only neutral answers" from none).
+const VERDICTS_SQL = (`WITH p AS (SELECT phone, hash FROM json_to_recordset($1::text::json) AS t(phone text, hash text))
+     SELECT p.phone,
+       (SELECT json_build_array(country_iso, mcc, mnc, imsi, msc, network, roaming, roaming_country, roaming_network,
+                                ${epochMs("last_hlr_at")}, delivered_count, failed_count, ${epochMs("last_delivered_at")})
+        FROM numbers WHERE numbers.phone = p.phone) AS facts,
+       (SELECT json_agg(json_build_array(e.kind, ${epochMs("e.at")}, e.status, e.err)) FROM (
+          ${HLR_EVIDENCE("AND " + DECIDING("h"), "$2")}
+          UNION ALL
+          ${MESSAGE_EVIDENCE("AND " + DECIDING("m"), "$2")}
+          UNION ALL
+          ${HLR_EVIDENCE("AND NOT " + DECIDING("h"), "1")}
+          UNION ALL
+          ${MESSAGE_EVIDENCE("AND NOT " + DECIDING("m"), "1")}
+        ) e) AS evidence,
+       (EXISTS (SELECT 1 FROM opt_outs o WHERE o.phone = p.phone AND o.opted_out)
+        OR EXISTS (SELECT 1 FROM suppressions s WHERE s.phone_hash = p.hash)) AS opted_out
+     FROM p`).replace(/\s+/g, " ");
+
 /**
  * Verdicts for many numbers, in one statement whatever their count: per phone, its `numbers` row, its evidence (at
  * most `limit` deciding rows per source, and the newest neutral one) and whether it is opted out (by its opt-out
@@ -81,31 +108,14 @@ export async function findNumberVerdicts(
   if (numbers.length === 0) return [];
   const phones = [...new Set(numbers.map((n) => n.phone))];
   const rows = await db.query<{ phone: string; facts: FactsJson | string | null; evidence: EvidenceJson[] | string | null; opted_out: boolean }>(
-    `WITH p AS (SELECT phone, hash FROM json_to_recordset($1::text::json) AS t(phone text, hash text))
-     SELECT p.phone,
-       (SELECT json_build_array(country_iso, mcc, mnc, imsi, msc, network, roaming, roaming_country, roaming_network,
-                                ${epochMs("last_hlr_at")}, delivered_count, failed_count, ${epochMs("last_delivered_at")})
-        FROM numbers WHERE numbers.phone = p.phone) AS facts,
-       (SELECT json_agg(json_build_array(e.kind, ${epochMs("e.at")}, e.status, e.err)) FROM (
-          ${HLR_EVIDENCE("AND " + DECIDING("h"), "$2")}
-          UNION ALL
-          ${MESSAGE_EVIDENCE("AND " + DECIDING("m"), "$2")}
-          -- The newest outcome that cannot decide, from each source: enough to tell "only neutral answers" from none.
-          UNION ALL
-          ${HLR_EVIDENCE("AND NOT " + DECIDING("h"), "1")}
-          UNION ALL
-          ${MESSAGE_EVIDENCE("AND NOT " + DECIDING("m"), "1")}
-        ) e) AS evidence,
-       (EXISTS (SELECT 1 FROM opt_outs o WHERE o.phone = p.phone AND o.opted_out)
-        OR EXISTS (SELECT 1 FROM suppressions s WHERE s.phone_hash = p.hash)) AS opted_out
-     FROM p`,
+    VERDICTS_SQL,
     [
       JSON.stringify(phones.map((phone) => ({ phone, hash: phoneHash(phone) }))),
       limit,
-      JSON.stringify(EVIDENCE_FILTER.decidingStatuses),
-      JSON.stringify(EVIDENCE_FILTER.neutralStatuses),
-      JSON.stringify(EVIDENCE_FILTER.successStatuses),
-      JSON.stringify(EVIDENCE_FILTER.decidingErrs),
+      FILTER_PARAMS.decidingStatuses,
+      FILTER_PARAMS.neutralStatuses,
+      FILTER_PARAMS.successStatuses,
+      FILTER_PARAMS.decidingErrs,
     ],
   );
   const found = new Map<string, { facts: NumberFacts | null; evidence: EvidenceInput[]; optedOut: boolean }>();
