@@ -39,10 +39,15 @@ export const safeText = (max: number) =>
     .refine((s) => s.isWellFormed(), "must be well-formed Unicode (no lone surrogates)");
 
 /** An RFC 3339 time with an offset, between the years 1970 and 9999 once converted to UTC. */
-export const TimestampSchema = z.iso.datetime({ offset: true }).refine((v) => {
-  const y = new Date(v).getUTCFullYear();
-  return y >= 1970 && y <= 9999;
-}, "must be a time between the years 1970 and 9999");
+export const TimestampSchema = z.iso
+  .datetime({ offset: true, error: "must be an RFC 3339 time with an offset, e.g. 2026-11-01T00:00:00Z" })
+  .refine(
+    (v) => {
+      const y = new Date(v).getUTCFullYear();
+      return Number.isNaN(y) || (y >= 1970 && y <= 9999); // not a time at all: the format check above says so, once
+    },
+    "must be a time between the years 1970 and 9999",
+  );
 
 /** An account name, as CALLBACK_ACCOUNTS spells them. */
 export const AccountSchema = z

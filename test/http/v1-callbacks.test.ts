@@ -92,6 +92,16 @@ describe("GET /v1/callbacks", () => {
       expect(r.text).not.toMatch(/at .*\.ts:\d+/); // no stack trace
     });
 
+    it.each([
+      ["yesterday", "must be an RFC 3339 time with an offset, e.g. 2026-11-01T00:00:00Z"],
+      ["2026-13-01T00:00:00Z", "must be an RFC 3339 time with an offset, e.g. 2026-11-01T00:00:00Z"],
+      ["0001-01-01T00:00:00Z", "must be a time between the years 1970 and 9999"],
+    ])("from=%s is named once, with what a time must be", async (from, message) => {
+      const r = await t.request(`/v1/callbacks?from=${from}`, { headers: auth });
+      expect(r.status).toBe(400);
+      expect(r.json().errors).toEqual([{ field: "from", message }]);
+    });
+
     it("answers an unknown /v1 route with a problem", async () => {
       const r = await t.request("/v1/nothing-here", { headers: auth });
       expect(r.status).toBe(404);
