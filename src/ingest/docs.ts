@@ -20,7 +20,7 @@ const fieldsSchema = z
       "Whatever SMSC sends: status events (id, phone, status, err, ts, time, type, cost, sms_cnt, sender_id, mccmnc, md5, sha1), " +
       "HLR fields (imsi, msc, mcc, mnc, cn, net, rcn, rnet), incoming SMS (id, phone, mes, to, sent), wait-call (waitcall, phone, ts, md5), " +
       "IVR events (id, phone, menu, time). Unknown fields are kept.",
-    example: { id: "48213", phone: "79161234567", status: "1", err: "0", ts: "1717585407", type: "0", cost: "3.45" },
+    example: { id: "48213", phone: "79161234567", status: "1", err: "0", ts: "1795168807", type: "0", cost: "3.45" },
   });
 
 export function registerCallbackDocs(app: OpenAPIHono<AppEnv>): void {
