@@ -123,9 +123,12 @@ export function applyStatusUpdates(
       err: isNewer ? u.err : next.err,
       final: isNewer ? isFinalStatus(u.status) : next.final,
       statusAt: isNewer ? u.eventAt : next.statusAt,
-      cost: u.cost ?? next.cost,
-      parts: next.registered ? (next.parts ?? u.parts) : (u.parts ?? next.parts),
-      sender: next.registered ? (next.sender ?? u.sender) : (u.sender ?? next.sender),
+      // What SMSC says of the message itself (every status callback carries it) comes from the update that sets the
+      // status, so a late older callback cannot undo it; an older update only fills a gap. A registration's parts
+      // and sender win over both.
+      cost: isNewer ? (u.cost ?? next.cost) : (next.cost ?? u.cost),
+      parts: next.registered || !isNewer ? (next.parts ?? u.parts) : (u.parts ?? next.parts),
+      sender: next.registered || !isNewer ? (next.sender ?? u.sender) : (u.sender ?? next.sender),
       mcc: next.mcc ?? u.mcc,
       mnc: next.mcc === null ? u.mnc : next.mnc,
       firstStatusAt: minDate(next.firstStatusAt, u.eventAt),

@@ -92,6 +92,19 @@ describe("applyStatusUpdates: the current status", () => {
     expect(s).toMatchObject({ type: 0, cost: "3.45", parts: 2, sender: "SHOP", mcc: "250", mnc: "01" });
   });
 
+  it("cost, parts and sender come from the update that sets the status, whatever the arrival order", () => {
+    const queued = update(-1, 5, 0, { cost: "0.00", parts: 1, sender: "OLD" });
+    const sent = update(0, 10, 0, { cost: "3.45", parts: 1, sender: "OLD" });
+    const delivered = update(1, 20, 0, { cost: "6.90", parts: 2, sender: "SHOP" });
+    for (const order of permutations([queued, sent, delivered])) {
+      expect(apply(order)).toMatchObject({ status: 1, cost: "6.90", parts: 2, sender: "SHOP" });
+    }
+    // In separate batches: the late older update arrives after the state was stored.
+    expect(apply([sent], apply([delivered]))).toMatchObject({ cost: "6.90", parts: 2, sender: "SHOP" });
+    // An older update fills what the newest did not say.
+    expect(apply([update(0, 10, 0, { cost: "3.45", sender: "OLD" })], apply([update(1, 20)]))).toMatchObject({ cost: "3.45", sender: "OLD" });
+  });
+
   it("first, last and delivered times", () => {
     const s = apply([update(1, 300), update(0, 100), update(2, 400), update(-1, 50)]);
     expect(s).toMatchObject({ firstStatusAt: at(50), lastStatusAt: at(400), deliveredAt: at(300) });
