@@ -20,8 +20,10 @@ export type QueryOptions = {
   /**
    * false: plan the statement afresh with this call's values instead of reusing a prepared plan (postgres.js).
    * For writes into tables that grow fast: Postgres keeps a generic plan made while the table was small (a
-   * sequential scan) until the next ANALYZE, and a batch then scans the whole table. The price: postgres.js asks
-   * for the parameter types first, one more round trip, and statements pipelined behind it wait for it.
+   * sequential scan) until the next ANALYZE, and a batch then scans the whole table. The price is planning on every
+   * call. (Unpatched postgres.js also asks for the parameter types first, one more round trip that held up every
+   * statement pipelined behind it; patches/ makes it send the statement at once with the types inferred from the
+   * values, so pass strings, numbers, booleans or Dates.)
    */
   prepare?: boolean;
 };
