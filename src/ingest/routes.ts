@@ -64,6 +64,17 @@ const ANSWERS: Record<ReceiveOutcome, [string, Record<string, string>]> = {
   503: ["Service Unavailable", { "Retry-After": String(RETRY_AFTER_SECONDS) }],
 };
 
+/**
+ * The query string as sent, without `?` and without a fragment: what `new URL(url).search` gives, read without
+ * parsing the whole URL (that cost about 3% of a callback's CPU).
+ */
+export function rawQueryOf(url: string): string {
+  const hash = url.indexOf("#");
+  const q = url.indexOf("?");
+  if (q < 0 || (hash >= 0 && hash < q)) return "";
+  return hash < 0 ? url.slice(q + 1) : url.slice(q + 1, hash);
+}
+
 export function mountCallbackRoutes(app: OpenAPIHono<AppEnv>, deps: AppDeps): void {
   const receive = createReceiver(deps);
 
@@ -71,14 +82,11 @@ export function mountCallbackRoutes(app: OpenAPIHono<AppEnv>, deps: AppDeps): vo
     async function handleCallback(c: Context<AppEnv>): Promise<Response> {
       // Hono answers HEAD with the GET handler: a HEAD is not a callback.
       if (c.req.method === "HEAD") return text(c, "Method Not Allowed", 405, { Allow: "GET, POST" });
-      // The query string as sent (parsing the whole URL with `new URL` cost about 3% of a callback's CPU).
-      const url = c.req.url;
-      const q = url.indexOf("?");
       const outcome = await receive({
         source,
         method: c.req.method,
         path: c.req.path,
-        rawQuery: q < 0 ? "" : url.slice(q + 1),
+        rawQuery: rawQueryOf(c.req.url),
         headerToken: c.req.header("x-callback-token"),
         contentType: c.req.header("content-type") ?? null,
         readBody: () => (c.req.method === "POST" ? readBody(c, deps.config.callbackBodyLimit) : Promise.resolve(new Uint8Array(0))),
