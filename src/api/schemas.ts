@@ -38,15 +38,18 @@ export const safeText = (max: number) =>
     .regex(/^[^\u0000-\u001f\u007f]*$/, "must not contain control characters")
     .refine((s) => s.isWellFormed(), "must be well-formed Unicode (no lone surrogates)");
 
+/** A refinement's `when`: check only a value that passed every check before it, so one bad value is named once. */
+export const onlyIfValidSoFar = (payload: { issues: readonly unknown[] }): boolean => payload.issues.length === 0;
+
 /** An RFC 3339 time with an offset, between the years 1970 and 9999 once converted to UTC. */
 export const TimestampSchema = z.iso
   .datetime({ offset: true, error: "must be an RFC 3339 time with an offset, e.g. 2026-11-01T00:00:00Z" })
   .refine(
     (v) => {
       const y = new Date(v).getUTCFullYear();
-      return Number.isNaN(y) || (y >= 1970 && y <= 9999); // not a time at all: the format check above says so, once
+      return y >= 1970 && y <= 9999;
     },
-    "must be a time between the years 1970 and 9999",
+    { message: "must be a time between the years 1970 and 9999", when: onlyIfValidSoFar },
   );
 
 /** An account name, as CALLBACK_ACCOUNTS spells them. */

@@ -8,7 +8,7 @@ import { hourRange, queryDeliveryCells, queryMissingReceipts, STAT_DIMENSIONS, t
 import { csvResponse, wantsCsv } from "../http/csv.js";
 import { ProblemError } from "../http/problem.js";
 import { requireScope } from "./auth.js";
-import { AccountSchema, commonProblems, iso, RangeQuerySchema, resolveRange, safeText, TimestampSchema } from "./schemas.js";
+import { AccountSchema, commonProblems, iso, onlyIfValidSoFar, RangeQuerySchema, resolveRange, safeText, TimestampSchema } from "./schemas.js";
 
 const FILTERS = ["hour", "day", "operator", "country", "status", "err", "type", "sender", "campaign", "account"] as const;
 
@@ -17,7 +17,7 @@ const QuerySchema = RangeQuerySchema.extend({
     .string()
     .optional()
     .openapi({ description: `Comma-separated: ${STAT_DIMENSIONS.join(", ")}`, example: "day,operator" }),
-  hour: TimestampSchema.refine((v) => Date.parse(v) % 3_600_000 === 0, "the start of an hour, such as 2026-11-20T10:00:00Z")
+  hour: TimestampSchema.refine((v) => Date.parse(v) % 3_600_000 === 0, { message: "the start of an hour, such as 2026-11-20T10:00:00Z", when: onlyIfValidSoFar })
     .optional()
     .openapi({ description: "Only the hour starting at this time (UTC)" }),
   day: z

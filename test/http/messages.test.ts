@@ -262,7 +262,13 @@ describe("messages", () => {
       expect((await t.request(`/v1/stats/delivery?${q}&hour=2026-10-01T11:00:00Z`, get(readKey))).json().groups).toEqual([]);
       const day = (await t.request(`/v1/stats/delivery?from=2026-10-01T00:00:00Z&to=2026-10-02T00:00:00Z&day=2026-10-01`, get(readKey))).json();
       expect(day.groups).toEqual([expect.objectContaining({ messages: 7 })]);
-      expect((await t.request(`/v1/stats/delivery?hour=2026-10-01T10:30:00Z`, get(readKey))).status).toBe(400);
+      expect((await t.request(`/v1/stats/delivery?hour=2026-10-01T10:30:00Z`, get(readKey))).json().errors).toEqual([
+        { field: "hour", message: "the start of an hour, such as 2026-11-20T10:00:00Z" },
+      ]);
+      // Not a time at all: named once, for what it is not.
+      expect((await t.request(`/v1/stats/delivery?hour=yesterday`, get(readKey))).json().errors).toEqual([
+        { field: "hour", message: "must be an RFC 3339 time with an offset, e.g. 2026-11-01T00:00:00Z" },
+      ]);
       expect((await t.request(`/v1/stats/delivery?day=2026-13-01`, get(readKey))).status).toBe(400);
     });
 

@@ -95,6 +95,7 @@ describe("GET /v1/callbacks", () => {
     it.each([
       ["yesterday", "must be an RFC 3339 time with an offset, e.g. 2026-11-01T00:00:00Z"],
       ["2026-13-01T00:00:00Z", "must be an RFC 3339 time with an offset, e.g. 2026-11-01T00:00:00Z"],
+      ["1969-12-31", "must be an RFC 3339 time with an offset, e.g. 2026-11-01T00:00:00Z"],
       ["0001-01-01T00:00:00Z", "must be a time between the years 1970 and 9999"],
     ])("from=%s is named once, with what a time must be", async (from, message) => {
       const r = await t.request(`/v1/callbacks?from=${from}`, { headers: auth });
