@@ -23,7 +23,8 @@ export type QueryOptions = {
    * sequential scan) until the next ANALYZE, and a batch then scans the whole table. The price is planning on every
    * call. (Unpatched postgres.js also asks for the parameter types first, one more round trip that held up every
    * statement pipelined behind it; patches/ makes it send the statement at once with the types inferred from the
-   * values, so pass strings, numbers, booleans or Dates.)
+   * values. So pass Dates, booleans, null, and strings or numbers only where Postgres reads their text: text,
+   * numeric types, `$n::text::json`, arrayParam's `$n::text[]`/`$n::bigint[]`; never JS arrays or objects.)
    */
   prepare?: boolean;
 };

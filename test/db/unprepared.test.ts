@@ -1,7 +1,8 @@
 // Statements planned afresh (`prepare: false`) go out at once, with the parameter types inferred from the values
 // (patches/postgres: no describe round trip first). Every kind of value the queries pass must arrive intact, an
-// error must stay with its own statement, and statements pipelined in one transaction must all run: what the
-// patch risks (the round trip it saves is measured by the writer timings in the README, not here).
+// error must stay with its own statement (a server error, and a value that cannot be sent at all, which without the
+// patch's second part wedged the connection), and statements pipelined in one transaction must all run. The round
+// trip the patch saves is measured by the writer timings in the README, not here.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { arrayParam } from "../../src/db/client.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/db.js";
@@ -39,6 +40,23 @@ describe("unprepared statements", () => {
     await expect(t.db.query("SELECT $1::int AS n", ["not a number"], { prepare: false })).rejects.toThrow(/integer/);
     const [row] = await t.db.query<{ n: number }>("SELECT $1::int AS n", ["7"], { prepare: false });
     expect(Number(row!.n)).toBe(7);
+  });
+
+  it("a value that cannot be sent fails its own statement only, in the middle of a pipeline on one connection", async () => {
+    const one = await createTestDatabase({ poolSize: 1 });
+    try {
+      const at = (v: Date) => one.db.query<{ t: string }>("SELECT $1::timestamptz::text AS t", [v], { prepare: false });
+      const settled = await Promise.race([
+        Promise.allSettled([at(new Date(0)), at(new Date("not a date")), at(new Date(86_400_000))]),
+        new Promise<"stuck">((resolve) => setTimeout(() => resolve("stuck"), 5_000)),
+      ]);
+      expect(settled).not.toBe("stuck");
+      expect((settled as PromiseSettledResult<unknown>[]).map((r) => r.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
+      // The connection is still usable.
+      expect((await one.db.query<{ n: number }>("SELECT 1 AS n"))[0]!.n).toBe(1);
+    } finally {
+      await one.drop();
+    }
   });
 
   it("pipelined in one transaction, all run in order", async () => {
