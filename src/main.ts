@@ -2,7 +2,7 @@
 // Giving up after SHUTDOWN_TIMEOUT_MS exits 1.
 import { loadConfig } from "./config.js";
 import { DatabaseLockedError } from "./db/client.js";
-import { createLogger } from "./http/logger.js";
+import { createLogger, errorFields } from "./http/logger.js";
 import { startService, StartupRefusedError } from "./server.js";
 
 async function main(): Promise<void> {
@@ -20,7 +20,7 @@ async function main(): Promise<void> {
       process.stderr.write(`smsc-hub: refusing to start: ${err.message}\n`);
       process.exit(1);
     }
-    logger.fatal({ err: { message: (err as Error).message, code: (err as { code?: string }).code } }, "could not start");
+    logger.fatal({ err: errorFields(err) }, "could not start");
     process.exit(1);
   }
   const running = service;

@@ -7,7 +7,7 @@ import { isLoopbackHost, type Config } from "./config.js";
 import { createDb, type Database } from "./db/client.js";
 import { countActiveApiKeys } from "./db/queries/api-keys.js";
 import { isMigrated, migrate } from "./db/migrate.js";
-import type { Logger } from "./http/logger.js";
+import { errorFields, type Logger } from "./http/logger.js";
 import { Metrics } from "./http/metrics.js";
 import { RetentionSweeper } from "./ingest/retention.js";
 import { Writer } from "./ingest/writer.js";
@@ -110,7 +110,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       observeBatch(metrics)(info);
       logger.debug({ size: info.size, ms: Math.round(info.ms * 10) / 10, ok: info.ok }, "batch");
     },
-    onError: (err, context) => logger.error({ err: { message: (err as Error)?.message, code: (err as { code?: string })?.code } }, context),
+    onError: (err, context) => logger.error({ err: errorFields(err) }, context),
   });
   // Hygiene reports: uploads and classification running in the background; reports left running by a process that
   // died end as failed, expired ones are removed, and so are the staged lines of receipt imports that never
@@ -119,7 +119,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   const sweeps = startUploadSweeps(db, {
     clock: () => new Date(),
     onSweep: (r) => (r.interrupted.length > 0 || r.expired > 0 || r.abandonedImportLines > 0) && logger.info(r, "uploads swept"),
-    onError: (err) => logger.error({ err: { message: (err as Error)?.message, code: (err as { code?: string })?.code } }, "upload sweep failed"),
+    onError: (err) => logger.error({ err: errorFields(err) }, "upload sweep failed"),
   });
   await sweeps.first;
   const app = createApp({ config, db, writer, logger, metrics, clock: () => new Date(), isMigrated: () => isMigrated(db), hygieneJobs });

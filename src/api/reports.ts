@@ -10,6 +10,7 @@ import { VERDICTS } from "../domain/verdict.js";
 import type { StoredHygieneReport } from "../db/queries/hygiene.js";
 import { findHygieneReport } from "../db/queries/hygiene.js";
 import { wantsCsv } from "../http/csv.js";
+import { errorFields } from "../http/logger.js";
 import { PROBLEM_TYPE_BASE, ProblemError } from "../http/problem.js";
 import {
   HYGIENE_ANSWER_ROWS,
@@ -283,7 +284,7 @@ export function mountReportRoutes(app: OpenAPIHono<AppEnv>, deps: AppDeps): void
     retentionDays: deps.config.reportRetentionDays,
     jobs,
     onError: (err: unknown, reportId: string) =>
-      deps.logger.error({ err: { name: (err as Error)?.name, message: (err as Error)?.message, code: (err as { code?: string })?.code }, report_id: reportId }, "hygiene report failed"),
+      deps.logger.error({ err: { name: (err as Error)?.name, ...errorFields(err) }, report_id: reportId }, "hygiene report failed"),
   };
 
   /**

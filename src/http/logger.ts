@@ -15,6 +15,11 @@ export function createLogger(level: string, destination?: pino.DestinationStream
   );
 }
 
+/** What a log line says of an error: its message and, when it has one, its code (a Postgres SQLSTATE, ECONNREFUSED…). */
+export function errorFields(err: unknown): { message: string | undefined; code: string | undefined } {
+  return { message: (err as Error | null)?.message, code: (err as { code?: string } | null)?.code };
+}
+
 /** 79161234567 → 7916***4567: enough to recognise, not enough to dial. */
 export function maskPhone(phone: string | null | undefined): string | null {
   if (!phone) return null;
