@@ -1,10 +1,10 @@
 // The number-lookup benchmark's baseline: bare Hono on @hono/node-server plus one prepared SELECT of the number's
-// row by phone (postgres.js), answered as JSON.
+// row by phone (postgres.js, as many connections as the service has: DATABASE_POOL_SIZE), answered as JSON.
 import { serve } from "@hono/node-server";
 import { Hono } from "hono";
 import postgres from "postgres";
 
-const sql = postgres(process.env.DATABASE_URL!, { max: 10, onnotice: () => {} });
+const sql = postgres(process.env.DATABASE_URL!, { max: Number(process.env.DATABASE_POOL_SIZE), onnotice: () => {} });
 const app = new Hono();
 app.get("/v1/numbers/:phone", async (c) => {
   const rows = await sql`SELECT * FROM numbers WHERE phone = ${c.req.param("phone")}`;

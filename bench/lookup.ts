@@ -1,7 +1,7 @@
 // Number lookup: GET /v1/numbers/{phone} over `--scale` known numbers (each with an HLR answer), against bare Hono
 // plus one prepared SELECT of the number's row, in the same run, on the same database.
 import autocannon from "autocannon";
-import { createDb } from "../src/db/client.js";
+import { createDb, DEFAULT_POOL_SIZE } from "../src/db/client.js";
 import { migrate } from "../src/db/migrate.js";
 import { createServerDatabase } from "../test/helpers/db.js";
 import { ENTRY } from "../test/helpers/server-process.js";
@@ -43,9 +43,11 @@ export async function benchLookup(): Promise<void> {
     await db.query("ANALYZE");
     await db.close();
 
-    const baseline = await startProcess([process.execPath, "--import", "tsx", "bench/lookup-baseline.ts"], { DATABASE_URL: database.url });
+    // Both with the service's default number of connections (one per core, at least two).
+    const pool = { DATABASE_URL: database.url, DATABASE_POOL_SIZE: String(DEFAULT_POOL_SIZE) };
+    const baseline = await startProcess([process.execPath, "--import", "tsx", "bench/lookup-baseline.ts"], pool);
     const b = await hammer(baseline.port, {}).finally(() => stopProcess(baseline.proc));
-    const service = await startProcess([process.execPath, ENTRY], { DATABASE_URL: database.url, API_KEYS: KEY, API_RATE_PER_SEC: "1000000000", API_RATE_BURST: "1000000000", LOG_LEVEL: "warn" });
+    const service = await startProcess([process.execPath, ENTRY], { ...pool, API_KEYS: KEY, API_RATE_PER_SEC: "1000000000", API_RATE_BURST: "1000000000" });
     const s = await hammer(service.port, { authorization: `Bearer ${KEY}` }).finally(() => stopProcess(service.proc));
     rows.push({
       scenario: `number lookup, ${scale.toLocaleString("en-US")} numbers`,
@@ -54,7 +56,7 @@ export async function benchLookup(): Promise<void> {
       baseline: b.rps,
       ratio: s.rps / b.rps,
       aim: "≥ 0.5",
-      note: `p50 ${s.p50} ms, p99 ${s.p99} ms, non-2xx ${s.non2xx} (baseline p50 ${b.p50}, p99 ${b.p99})`,
+      note: `${DEFAULT_POOL_SIZE} connections each; p50 ${s.p50} ms, p99 ${s.p99} ms, non-2xx ${s.non2xx} (baseline p50 ${b.p50}, p99 ${b.p99})`,
     });
   } finally {
     await database.drop();

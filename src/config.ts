@@ -82,6 +82,7 @@ export const EnvSchema = z.object({
     .refine((v) => v === undefined || /^postgres(ql)?:\/\//.test(v), {
       message: "must start with postgres:// or postgresql://",
     }),
+  DATABASE_POOL_SIZE: positiveInt.optional(),
   PGLITE_DIR: z.string().min(1).default(".data/pglite"),
   MIGRATE_ON_START: bool.default(true),
   CALLBACK_TOKEN: z.string().optional(),
@@ -117,6 +118,8 @@ export type Config = {
   host: string;
   port: number;
   databaseUrl: string | undefined;
+  /** Connections for statements outside a transaction; undefined: one per core, at least two. */
+  poolSize: number | undefined;
   pgliteDir: string;
   migrateOnStart: boolean;
   /** Callback accounts. Empty: no token is asked for and everything belongs to `default`. */
@@ -193,6 +196,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     host: e.HOST,
     port: e.PORT,
     databaseUrl: e.DATABASE_URL,
+    poolSize: e.DATABASE_POOL_SIZE,
     pgliteDir: e.PGLITE_DIR,
     migrateOnStart: e.MIGRATE_ON_START,
     accounts,

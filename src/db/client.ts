@@ -1,6 +1,7 @@
 // One interface over both drivers: postgres.js against a Postgres server (DATABASE_URL), or embedded PGlite.
 // The rest of the code does not know which it got. Queries are parameterised SQL (`$1`, `$2`, ...).
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 
 export type Row = Record<string, unknown>;
@@ -48,7 +49,26 @@ export interface Database extends Sql {
   close(): Promise<void>;
 }
 
-export type DbConfig = { databaseUrl: string | undefined; pgliteDir: string; poolSize?: number };
+export type DbConfig = {
+  databaseUrl: string | undefined;
+  pgliteDir: string;
+  /** Connections for statements outside a transaction (DATABASE_POOL_SIZE); default DEFAULT_POOL_SIZE. */
+  poolSize?: number | undefined;
+};
+
+/**
+ * Connections for statements outside a transaction, by default: one per core, at least two. postgres.js pipelines
+ * statements on a busy connection, so a few connections carry any number of concurrent requests; more backends than
+ * cores only make Postgres switch between them (on two cores, a number lookup cost Postgres about three times the CPU
+ * with ten connections as with two; see the README's benchmark notes).
+ */
+export const DEFAULT_POOL_SIZE = Math.max(2, os.availableParallelism());
+
+/**
+ * Transactions (the writer's lanes, imports, erasures, replay, migrations) have connections of their own, opened as
+ * needed up to this many, so that a lane holding a connection never keeps a lookup waiting.
+ */
+export const TRANSACTION_POOL_SIZE = 10;
 
 /** The embedded database is already open in another process. */
 export class DatabaseLockedError extends Error {
@@ -59,12 +79,12 @@ export class DatabaseLockedError extends Error {
 }
 
 export async function createDb(config: DbConfig): Promise<Database> {
-  return config.databaseUrl ? createPostgresDb(config.databaseUrl, config.poolSize ?? 10) : createPgliteDb(config.pgliteDir);
+  return config.databaseUrl ? createPostgresDb(config.databaseUrl, config.poolSize ?? DEFAULT_POOL_SIZE) : createPgliteDb(config.pgliteDir);
 }
 
-async function createPostgresDb(url: string, max: number): Promise<Database> {
+async function createPostgresDb(url: string, poolSize: number): Promise<Database> {
   const { default: postgres } = await import("postgres");
-  const connect = () =>
+  const open = (max: number) =>
     postgres(url, {
       max,
       connect_timeout: 5,
@@ -73,13 +93,14 @@ async function createPostgresDb(url: string, max: number): Promise<Database> {
       onnotice: () => {},
       connection: { application_name: "smsc-hub" },
     });
-  let client = connect();
+  const connect = () => ({ queries: open(poolSize), transactions: open(TRANSACTION_POOL_SIZE) });
+  let clients = connect();
   type Unsafe = { unsafe(text: string, params?: never[], options?: { prepare?: boolean }): PromiseLike<unknown> };
   const wrap = (c: () => Unsafe): Sql => ({
     query: async <T extends Row>(text: string, params: readonly unknown[] = [], options?: QueryOptions) =>
       (await c().unsafe(text, params as never[], { prepare: options?.prepare ?? true })) as T[],
   });
-  const root = wrap(() => client as unknown as Unsafe);
+  const root = wrap(() => clients.queries as unknown as Unsafe);
   return {
     driver: "postgres",
     query: root.query,
@@ -88,7 +109,7 @@ async function createPostgresDb(url: string, max: number): Promise<Database> {
       // its later statements must not go out on a connection the pool may already have given to someone else.
       let over = false;
       try {
-        return (await client.begin((tx) => {
+        return (await clients.transactions.begin((tx) => {
           const inner = wrap(() => tx as unknown as Unsafe);
           return fn({ query: (text, params, options) => (over ? Promise.reject(Object.assign(new Error("the transaction is over"), { code: "CONNECTION_ENDED" })) : inner.query(text, params, options)) });
         })) as T;
@@ -97,14 +118,16 @@ async function createPostgresDb(url: string, max: number): Promise<Database> {
       }
     },
     discardConnections: async () => {
-      const old = client;
-      client = connect();
-      await old.end({ timeout: 0 });
+      const old = clients;
+      clients = connect();
+      await Promise.all([old.queries.end({ timeout: 0 }), old.transactions.end({ timeout: 0 })]);
     },
     exec: async (script) => {
-      await client.unsafe(script);
+      await clients.queries.unsafe(script);
     },
-    close: () => client.end({ timeout: 5 }),
+    close: async () => {
+      await Promise.all([clients.queries.end({ timeout: 5 }), clients.transactions.end({ timeout: 5 })]);
+    },
   };
 }
 
