@@ -18,6 +18,7 @@ describe("parseConfig", () => {
       host: "127.0.0.1",
       port: 3000,
       databaseUrl: undefined,
+      poolSize: undefined, // createDb's DEFAULT_POOL_SIZE: one per core, at least two
       pgliteDir: ".data/pglite",
       migrateOnStart: true,
       accounts: [],
@@ -53,6 +54,8 @@ describe("parseConfig", () => {
     [{ CALLBACK_ACCOUNTS: "nocolon" }, "CALLBACK_ACCOUNTS"],
     [{ CALLBACK_ACCOUNTS: "a:t1,a:t2" }, "CALLBACK_ACCOUNTS"],
     [{ LOG_LEVEL: "loud" }, "LOG_LEVEL"],
+    [{ DATABASE_POOL_SIZE: "0" }, "DATABASE_POOL_SIZE"],
+    [{ DATABASE_POOL_SIZE: "2.5" }, "DATABASE_POOL_SIZE"],
   ])("names the variable that is wrong: %o", (env, variable) => {
     const problems = problemsOf(env);
     expect(problems.length).toBeGreaterThan(0);
@@ -75,7 +78,8 @@ describe("parseConfig", () => {
   });
 
   it("splits comma lists and coerces numbers and booleans", () => {
-    const c = parseConfig({ API_KEYS: " k1 ,k2,, ", PORT: "8080", MIGRATE_ON_START: "false", DEFAULT_COUNTRY: "kz" });
+    const c = parseConfig({ API_KEYS: " k1 ,k2,, ", PORT: "8080", MIGRATE_ON_START: "false", DEFAULT_COUNTRY: "kz", DATABASE_POOL_SIZE: "4" });
+    expect(c.poolSize).toBe(4);
     expect(c.apiKeys).toEqual(["k1", "k2"]);
     expect(c.port).toBe(8080);
     expect(c.migrateOnStart).toBe(false);
