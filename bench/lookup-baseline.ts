@@ -4,7 +4,7 @@ import { serve } from "@hono/node-server";
 import { Hono } from "hono";
 import postgres from "postgres";
 
-const sql = postgres(process.env.DATABASE_URL!, { max: Number(process.env.DATABASE_POOL_SIZE), onnotice: () => {} });
+const sql = postgres(process.env.DATABASE_URL!, { max: Number(process.env.DATABASE_POOL_SIZE ?? 2), onnotice: () => {} });
 const app = new Hono();
 app.get("/v1/numbers/:phone", async (c) => {
   const rows = await sql`SELECT * FROM numbers WHERE phone = ${c.req.param("phone")}`;

@@ -43,7 +43,7 @@ export async function benchLookup(): Promise<void> {
     await db.exec("VACUUM ANALYZE"); // as autovacuum would after a bulk load: index-only scans need the visibility map
     await db.close();
 
-    // Both with the service's default number of connections (one per core, at least two).
+    // Both with the service's default number of connections.
     const pool = { DATABASE_URL: database.url, DATABASE_POOL_SIZE: String(DEFAULT_POOL_SIZE) };
     const baseline = await startProcess([process.execPath, "--import", "tsx", "bench/lookup-baseline.ts"], pool);
     const b = await hammer(baseline.port, {}).finally(() => stopProcess(baseline.proc));

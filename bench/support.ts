@@ -26,27 +26,42 @@ export async function startProcess(command: string[], env: Record<string, string
   }
   // The process's log goes to a file, as it would in production (a pipe read by this process would charge the load
   // generator with reading a log line per request, which the baseline does not write).
-  const logFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "smsc-hub-bench-")), "stdout.log");
+  const logDir = fs.mkdtempSync(path.join(os.tmpdir(), "smsc-hub-bench-"));
+  const logFile = path.join(logDir, "stdout.log");
   const out = fs.openSync(logFile, "w");
   const proc = spawn(command[0]!, command.slice(1), { cwd: ROOT, env: { ...process.env, ...env, PORT: String(port), HOST: "127.0.0.1", LOG_LEVEL: "info" }, stdio: ["ignore", out, "inherit"] });
   fs.closeSync(out);
-  proc.once("exit", () => fs.rmSync(path.dirname(logFile), { recursive: true, force: true }));
-  await new Promise<void>((resolve, reject) => {
-    const started = Date.now();
-    const poll = setInterval(() => {
-      const text = fs.readFileSync(logFile, "utf8");
-      if (text.includes('"msg":"listening"')) done(null);
-      else if (Date.now() - started > 60_000) done(new Error(`did not start: ${text}`));
-    }, 50);
-    const exited = (code: number | null) => done(new Error(`exited ${code}: ${fs.readFileSync(logFile, "utf8")}`));
-    proc.once("exit", exited);
-    function done(err: Error | null) {
-      clearInterval(poll);
-      proc.off("exit", exited);
-      if (err) reject(err);
-      else resolve();
+  const log = () => {
+    try {
+      return fs.readFileSync(logFile, "utf8");
+    } catch {
+      return "";
     }
-  });
+  };
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const started = Date.now();
+      const poll = setInterval(() => {
+        if (log().includes('"msg":"listening"')) done(null);
+        else if (Date.now() - started > 60_000) {
+          proc.kill("SIGKILL");
+          done(new Error(`did not start: ${log()}`));
+        }
+      }, 50);
+      const exited = (code: number | null) => done(new Error(`exited ${code}: ${log()}`));
+      proc.once("exit", exited);
+      function done(err: Error | null) {
+        clearInterval(poll);
+        proc.off("exit", exited);
+        if (err) reject(err);
+        else resolve();
+      }
+    });
+  } catch (err) {
+    fs.rmSync(logDir, { recursive: true, force: true });
+    throw err;
+  }
+  proc.once("exit", () => fs.rmSync(logDir, { recursive: true, force: true }));
   return { proc, port };
 }
 

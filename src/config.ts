@@ -118,7 +118,7 @@ export type Config = {
   host: string;
   port: number;
   databaseUrl: string | undefined;
-  /** Connections for statements outside a transaction; undefined: one per core, at least two. */
+  /** Connections for statements outside a transaction; undefined: DEFAULT_POOL_SIZE (2). */
   poolSize: number | undefined;
   pgliteDir: string;
   migrateOnStart: boolean;

@@ -4,7 +4,7 @@ import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createApp } from "./app.js";
 import { isLoopbackHost, type Config } from "./config.js";
-import { createDb, type Database } from "./db/client.js";
+import { createDb, transactionPoolFor, type Database } from "./db/client.js";
 import { countActiveApiKeys } from "./db/queries/api-keys.js";
 import { isMigrated, migrate } from "./db/migrate.js";
 import { errorFields, type Logger } from "./http/logger.js";
@@ -88,7 +88,7 @@ async function countDbKeys(db: Database): Promise<number> {
 }
 
 export async function startService(config: Config, logger: Logger): Promise<RunningService> {
-  const rawDb = await createDb(config);
+  const rawDb = await createDb({ ...config, transactionPoolSize: transactionPoolFor(config.writerConcurrency) });
   try {
     if (config.migrateOnStart) {
       const { applied } = await migrate(rawDb);

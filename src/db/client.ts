@@ -1,7 +1,6 @@
 // One interface over both drivers: postgres.js against a Postgres server (DATABASE_URL), or embedded PGlite.
 // The rest of the code does not know which it got. Queries are parameterised SQL (`$1`, `$2`, ...).
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 
 export type Row = Record<string, unknown>;
@@ -54,21 +53,27 @@ export type DbConfig = {
   pgliteDir: string;
   /** Connections for statements outside a transaction (DATABASE_POOL_SIZE); default DEFAULT_POOL_SIZE. */
   poolSize?: number | undefined;
+  /** Connections for transactions; default TRANSACTION_POOL_SIZE. */
+  transactionPoolSize?: number | undefined;
 };
 
 /**
- * Connections for statements outside a transaction, by default: one per core, at least two. postgres.js pipelines
- * statements on a busy connection, so a few connections carry any number of concurrent requests; more backends than
- * cores only make Postgres switch between them (on two cores, a number lookup cost Postgres about three times the CPU
- * with ten connections as with two; see the README's benchmark notes).
+ * Connections for statements outside a transaction, by default. postgres.js pipelines statements on a busy
+ * connection, so two carry any number of concurrent requests from one Node process (one thread); more backends only
+ * make Postgres switch between them (on two cores, a number lookup cost Postgres about three times the CPU with ten
+ * connections as with two; see the README's benchmark notes). More help when long statements (statistics over
+ * months, hygiene batches) share the pool with lookups and Postgres has cores to spare: DATABASE_POOL_SIZE.
  */
-export const DEFAULT_POOL_SIZE = Math.max(2, os.availableParallelism());
+export const DEFAULT_POOL_SIZE = 2;
 
 /**
- * Transactions (the writer's lanes, imports, erasures, replay, migrations) have connections of their own, opened as
- * needed up to this many, so that a lane holding a connection never keeps a lookup waiting.
+ * Transactions (the writer's lanes, registrations, imports, erasures, replay, migrations) have connections of their
+ * own, opened as needed up to this many by default, so that a lane holding a connection never keeps a lookup waiting.
  */
 export const TRANSACTION_POOL_SIZE = 10;
+
+/** Room for every writer lane and a few other transactions (registrations, imports) at once. */
+export const transactionPoolFor = (writerLanes: number): number => Math.max(TRANSACTION_POOL_SIZE, writerLanes + 4);
 
 /** The embedded database is already open in another process. */
 export class DatabaseLockedError extends Error {
@@ -79,10 +84,12 @@ export class DatabaseLockedError extends Error {
 }
 
 export async function createDb(config: DbConfig): Promise<Database> {
-  return config.databaseUrl ? createPostgresDb(config.databaseUrl, config.poolSize ?? DEFAULT_POOL_SIZE) : createPgliteDb(config.pgliteDir);
+  return config.databaseUrl
+    ? createPostgresDb(config.databaseUrl, config.poolSize ?? DEFAULT_POOL_SIZE, config.transactionPoolSize ?? TRANSACTION_POOL_SIZE)
+    : createPgliteDb(config.pgliteDir);
 }
 
-async function createPostgresDb(url: string, poolSize: number): Promise<Database> {
+async function createPostgresDb(url: string, poolSize: number, transactionPoolSize: number): Promise<Database> {
   const { default: postgres } = await import("postgres");
   const open = (max: number) =>
     postgres(url, {
@@ -93,7 +100,7 @@ async function createPostgresDb(url: string, poolSize: number): Promise<Database
       onnotice: () => {},
       connection: { application_name: "smsc-hub" },
     });
-  const connect = () => ({ queries: open(poolSize), transactions: open(TRANSACTION_POOL_SIZE) });
+  const connect = () => ({ queries: open(poolSize), transactions: open(transactionPoolSize) });
   let clients = connect();
   type Unsafe = { unsafe(text: string, params?: never[], options?: { prepare?: boolean }): PromiseLike<unknown> };
   const wrap = (c: () => Unsafe): Sql => ({

@@ -18,7 +18,7 @@ describe("parseConfig", () => {
       host: "127.0.0.1",
       port: 3000,
       databaseUrl: undefined,
-      poolSize: undefined, // createDb's DEFAULT_POOL_SIZE: one per core, at least two
+      poolSize: undefined, // createDb's DEFAULT_POOL_SIZE (2)
       pgliteDir: ".data/pglite",
       migrateOnStart: true,
       accounts: [],

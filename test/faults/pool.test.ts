@@ -2,7 +2,7 @@
 // busy), and transactions have connections of their own, so a transaction held open (a writer lane waiting on a
 // lock, an import) never keeps a lookup waiting. Needs a server: the embedded database has one connection.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDb, type Database } from "../../src/db/client.js";
+import { createDb, transactionPoolFor, type Database } from "../../src/db/client.js";
 import { createServerDatabase, serverUrl } from "../helpers/db.js";
 
 describe("the connection pool", () => {
@@ -27,6 +27,11 @@ describe("the connection pool", () => {
     expect(new Set(pids).size).toBeLessThanOrEqual(2);
   });
 
+  it("leaves transactions room for every writer lane and a few more", () => {
+    expect(transactionPoolFor(2)).toBe(10);
+    expect(transactionPoolFor(12)).toBe(16);
+  });
+
   it("answers statements while transactions hold more connections than the pool has", async () => {
     let release!: () => void;
     const held = new Promise<void>((r) => (release = r));
@@ -39,7 +44,9 @@ describe("the connection pool", () => {
       }),
     );
     try {
-      while (opened.length < 3) await new Promise((r) => setTimeout(r, 10));
+      // With one pool for both, the third transaction would wait for a connection for ever: give up after 10 s.
+      for (const until = Date.now() + 10_000; opened.length < 3 && Date.now() < until; ) await new Promise((r) => setTimeout(r, 10));
+      expect(opened, "three transactions open at once").toHaveLength(3);
       // Three transactions are open on three connections of their own; a statement outside them still runs.
       const answer = await Promise.race([
         db.query<{ pid: number }>("SELECT pg_backend_pid() AS pid").then(([r]) => r!.pid),
