@@ -80,6 +80,10 @@ export const messages = pgTable(
     cost: numeric("cost", { precision: 14, scale: 4 }),
     parts: integer("parts"),
     sender: text("sender"),
+    /** The status point (statusPointKey) each of cost, parts and sender came from; "~": the registration. */
+    costFrom: text("cost_from"),
+    partsFrom: text("parts_from"),
+    senderFrom: text("sender_from"),
     campaign: text("campaign"),
     mcc: text("mcc"),
     mnc: text("mnc"),

@@ -4,7 +4,7 @@
 import type { StatusUpdate } from "./callback.js";
 import { TYPE_HLR, TYPE_PING } from "./message-types.js";
 import { deliveryClass } from "./delivery-class.js";
-import { compareStatusPoints, isFinalStatus, statusClass } from "./statuses.js";
+import { compareStatusPoints, isFinalStatus, statusClass, statusPointKey } from "./statuses.js";
 
 export type MessageState = {
   type: number | null;
@@ -15,6 +15,13 @@ export type MessageState = {
   cost: string | null;
   parts: number | null;
   sender: string | null;
+  /**
+   * Where cost, parts and sender came from: the statusPointKey of the update that carried them, or REGISTERED_POINT.
+   * Null with a value: stored before these were kept (taken as the current status's point).
+   */
+  costFrom: string | null;
+  partsFrom: string | null;
+  senderFrom: string | null;
   campaign: string | null;
   /** The message's own operator, from its callbacks (mccmnc, HLR fields). */
   mcc: string | null;
@@ -41,6 +48,9 @@ export const EMPTY_MESSAGE_STATE: MessageState = {
   cost: null,
   parts: null,
   sender: null,
+  costFrom: null,
+  partsFrom: null,
+  senderFrom: null,
   campaign: null,
   mcc: null,
   mnc: null,
@@ -95,6 +105,29 @@ function placeOperator(s: MessageState, fallback: { mcc: string | null; mnc: str
   return s;
 }
 
+/** The point of a registration's parts and sender: above every status point, so they win over callbacks. */
+export const REGISTERED_POINT = "~";
+
+type Fact = "cost" | "parts" | "sender";
+
+/**
+ * A fact (cost, parts, sender) takes the value of the update with the greatest status point that carries one (a
+ * registration's above all), so the result does not depend on arrival order or batching, like the status itself.
+ */
+function takeFact<F extends Fact>(s: MessageState, fact: F, value: MessageState[F], point: string): MessageState {
+  if (value === null) return s;
+  const held = heldPoint(s, fact);
+  return held === null || point > held ? { ...s, [fact]: value, [`${fact}From`]: point } : s;
+}
+
+/** The point a fact's value came from; for a value stored before points were kept, the one the rule then used. */
+function heldPoint(s: MessageState, fact: Fact): string | null {
+  const from = s[`${fact}From`];
+  if (from !== null || s[fact] === null) return from;
+  if (fact !== "cost" && s.registered) return REGISTERED_POINT;
+  return s.status !== null && s.statusAt !== null ? statusPointKey({ status: s.status, at: s.statusAt, err: s.err ?? 0 }) : null;
+}
+
 /**
  * Applies status updates. `numberOperator` is the number's latest HLR operator, used to place a message that does
  * not name its own operator.
@@ -106,6 +139,10 @@ export function applyStatusUpdates(
 ): MessageState {
   let next = { ...current, countryIso: current.countryIso ?? extra.countryIso ?? null };
   for (const u of updates) {
+    // What SMSC says of the message itself: from the newest update that says it (a late older callback, an SMSC
+    // retry, cannot undo it, and fills a gap only until a newer update that has the value arrives).
+    const point = statusPointKey({ status: u.status, at: u.eventAt, err: u.err });
+    next = takeFact(takeFact(takeFact(next, "cost", u.cost, point), "parts", u.parts, point), "sender", u.sender, point);
     // Equal under the ordering key (same status at the same time): the greater err decides, so that the result
     // never depends on arrival order.
     const order =
@@ -123,12 +160,6 @@ export function applyStatusUpdates(
       err: isNewer ? u.err : next.err,
       final: isNewer ? isFinalStatus(u.status) : next.final,
       statusAt: isNewer ? u.eventAt : next.statusAt,
-      // What SMSC says of the message itself (every status callback carries it) comes from the update that sets the
-      // status, so a late older callback cannot undo it; an older update only fills a gap. A registration's parts
-      // and sender win over both.
-      cost: isNewer ? (u.cost ?? next.cost) : (next.cost ?? u.cost),
-      parts: next.registered || !isNewer ? (next.parts ?? u.parts) : (u.parts ?? next.parts),
-      sender: next.registered || !isNewer ? (next.sender ?? u.sender) : (u.sender ?? next.sender),
       mcc: next.mcc ?? u.mcc,
       mnc: next.mcc === null ? u.mnc : next.mnc,
       firstStatusAt: minDate(next.firstStatusAt, u.eventAt),
@@ -161,8 +192,10 @@ export function applyRegistration(
       registered: true,
       sentAt: r.sentAt,
       sender: r.sender ?? current.sender,
+      senderFrom: r.sender !== null ? REGISTERED_POINT : current.senderFrom,
       campaign: r.campaign ?? current.campaign,
       parts: r.parts ?? current.parts,
+      partsFrom: r.parts !== null ? REGISTERED_POINT : current.partsFrom,
       validUntil: r.validUntil,
       menuId: r.menuId ?? current.menuId,
       countryIso: current.countryIso ?? r.countryIso,

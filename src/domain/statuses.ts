@@ -56,6 +56,21 @@ export function compareStatusPoints(a: StatusPoint, b: StatusPoint): number {
   return 0;
 }
 
+/**
+ * A status event's place in that order, with its err as the last tie-break, as text that sorts the same way: what a
+ * message keeps beside a fact (cost, parts, sender) to know which update it came from. Keys start with "0" or "1".
+ */
+export function statusPointKey(p: StatusPoint & { err: number }): string {
+  const ms = p.at.getTime() + 8.64e15; // Dates span ±8.64e15 ms: never negative
+  return (
+    (isFinalStatus(p.status) ? "1" : "0") +
+    (isEngagementStatus(p.status) ? "1" : "0") +
+    String(ms).padStart(17, "0") +
+    String(p.status + 32768).padStart(5, "0") + // statuses are smallints
+    String(p.err + 2147483648).padStart(10, "0") // errs are ints
+  );
+}
+
 /** The greater of two status points (the current status after seeing both). */
 export function laterStatus<T extends StatusPoint>(a: T | null, b: T): T {
   return a === null || compareStatusPoints(b, a) > 0 ? b : a;

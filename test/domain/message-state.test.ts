@@ -4,7 +4,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { StatusUpdate } from "../../src/domain/callback.js";
-import { EMPTY_MESSAGE_STATE, applyStatusUpdates, messageOutcome, type MessageState } from "../../src/domain/message-state.js";
+import { EMPTY_MESSAGE_STATE, applyRegistration, applyStatusUpdates, messageOutcome, type MessageState, type Registration } from "../../src/domain/message-state.js";
+import { compareStatusPoints, statusPointKey } from "../../src/domain/statuses.js";
 
 const T0 = Date.UTC(2024, 5, 5, 11, 0, 0);
 const at = (t: number) => new Date(T0 + t * 1000);
@@ -105,6 +106,50 @@ describe("applyStatusUpdates: the current status", () => {
     expect(apply([update(0, 10, 0, { cost: "3.45", sender: "OLD" })], apply([update(1, 20)]))).toMatchObject({ cost: "3.45", sender: "OLD" });
   });
 
+  it("a gap is filled by the newest update that has the value, whatever the arrival order and batches", () => {
+    const delivered = update(1, 20); // a receipt import: no cost, parts or sender
+    const sent = update(0, 10, 0, { cost: "3.45", parts: 2, sender: "SHOP" });
+    const queued = update(-1, 5, 0, { cost: "0.00", parts: 1, sender: "OLD" });
+    for (const order of permutations([delivered, sent, queued])) {
+      expect(apply(order)).toMatchObject({ status: 1, cost: "3.45", parts: 2, sender: "SHOP" });
+      // one update per batch, as if each arrived after the previous was stored
+      expect(order.reduce((state, u) => apply([u], state), EMPTY_MESSAGE_STATE)).toMatchObject({ status: 1, cost: "3.45", parts: 2, sender: "SHOP" });
+    }
+  });
+
+  it("a registration's parts and sender win over every callback, in any order; callbacks fill what it left empty", () => {
+    const registration = (parts: number | null, sender: string | null): Registration => ({
+      sentAt: at(0),
+      sender,
+      campaign: null,
+      parts,
+      validUntil: null,
+      menuId: null,
+      countryIso: null,
+    });
+    const sent = update(0, 10, 0, { parts: 3, sender: "CB-OLD" });
+    const delivered = update(1, 20, 0, { parts: 2, sender: "CB-NEW" });
+    type Step = { kind: "reg"; r: Registration } | { kind: "cb"; u: StatusUpdate };
+    const run = (steps: Step[]) => steps.reduce((s, step) => (step.kind === "reg" ? applyRegistration(s, step.r) : apply([step.u], s)), EMPTY_MESSAGE_STATE);
+    for (const [reg, expected] of [
+      [registration(1, "REG"), { parts: 1, sender: "REG" }],
+      [registration(null, null), { parts: 2, sender: "CB-NEW" }],
+      [registration(5, null), { parts: 5, sender: "CB-NEW" }],
+    ] as const) {
+      for (const order of permutations<Step>([{ kind: "reg", r: reg }, { kind: "cb", u: sent }, { kind: "cb", u: delivered }])) {
+        expect(run(order)).toMatchObject({ registered: true, ...expected });
+      }
+    }
+  });
+
+  it("a message stored before the facts' points were kept: its values count as coming with its current status", () => {
+    const stored: MessageState = { ...apply([update(1, 20, 0, { cost: "6.90", parts: 2, sender: "SHOP" })]), costFrom: null, partsFrom: null, senderFrom: null };
+    expect(apply([update(0, 10, 0, { cost: "0.01", parts: 9, sender: "LATE" })], stored)).toMatchObject({ cost: "6.90", parts: 2, sender: "SHOP" });
+    expect(apply([update(2, 30, 0, { cost: "7.00" })], stored)).toMatchObject({ status: 2, cost: "7.00", parts: 2 });
+    const registered: MessageState = { ...stored, registered: true, parts: 4, sender: "REG" };
+    expect(apply([update(2, 30, 0, { parts: 1, sender: "CB" })], registered)).toMatchObject({ parts: 4, sender: "REG" });
+  });
+
   it("first, last and delivered times", () => {
     const s = apply([update(1, 300), update(0, 100), update(2, 400), update(-1, 50)]);
     expect(s).toMatchObject({ firstStatusAt: at(50), lastStatusAt: at(400), deliveredAt: at(300) });
@@ -170,6 +215,45 @@ describe("applyStatusUpdates: order independence (property)", () => {
         }
       }),
       { numRuns: 300, seed: 424242 },
+    );
+  });
+
+  it("statusPointKey sorts as the ordering rule, with err as the last tie-break", () => {
+    const point = fc.record({ status: statusCode, t: fc.integer({ min: -1000, max: 1000 }), err: fc.integer({ min: -5, max: 100_000 }) });
+    fc.assert(
+      fc.property(point, point, (a, b) => {
+        const pa = { status: a.status, at: at(a.t), err: a.err };
+        const pb = { status: b.status, at: at(b.t), err: b.err };
+        const byRule = compareStatusPoints(pa, pb) || Math.sign(a.err - b.err);
+        const byKey = statusPointKey(pa) < statusPointKey(pb) ? -1 : statusPointKey(pa) > statusPointKey(pb) ? 1 : 0;
+        expect(byKey).toBe(byRule);
+      }),
+      { numRuns: 2000, seed: 31337 },
+    );
+  });
+
+  it("cost, parts and sender: any order, in any batches, give the values of the greatest updates that carry them", () => {
+    const fact = fc.record({ cost: fc.option(fc.constantFrom("0.10", "0.20", "0.30")), parts: fc.option(fc.integer({ min: 1, max: 4 })) });
+    const withFacts = updates(8)
+      .chain((set) => fc.tuple(...set.map(() => fact)).map((facts) => set.map((u, i) => ({ ...u, ...facts[i]! }))))
+      .chain((set) =>
+        fc.tuple(fc.constant(set), fc.shuffledSubarray(set, { minLength: set.length, maxLength: set.length }), fc.array(fc.nat(), { maxLength: 4 })),
+      );
+    fc.assert(
+      fc.property(withFacts, ([set, order, cuts]) => {
+        // the reference: among the updates that carry the value, the greatest under the rule (err last)
+        const byRule = (a: StatusUpdate, b: StatusUpdate) => compareStatusPoints({ status: a.status, at: a.eventAt }, { status: b.status, at: b.eventAt }) || a.err - b.err;
+        const best = (f: "cost" | "parts") => set.filter((u) => u[f] !== null).sort(byRule).at(-1)?.[f] ?? null;
+        const points = [...new Set(cuts.map((c) => c % (order.length + 1)))].sort((a, b) => a - b);
+        let state = EMPTY_MESSAGE_STATE;
+        let from = 0;
+        for (const p of [...points, order.length]) {
+          state = apply(order.slice(from, p), state);
+          from = p;
+        }
+        expect({ cost: state.cost, parts: state.parts }).toEqual({ cost: best("cost"), parts: best("parts") });
+      }),
+      { numRuns: 300, seed: 99 },
     );
   });
 

@@ -110,6 +110,19 @@ async function hlrOf(smscId: string): Promise<HlrView[]> {
 // -----------------------------------------------------------------------------------------------------------------
 
 describe("delivery status → message and status event", () => {
+  it("cost, parts and sender: the newest callback that has them, whatever order the callbacks arrive in", async () => {
+    const phone = nextPhone();
+    const delivered = { status: "1", err: "0", ts: "1717585420", type: "0" }; // says nothing of cost, parts, sender
+    const sent = { status: "0", err: "0", ts: "1717585410", type: "0", cost: "3.45", sms_cnt: "2", sender_id: "SHOP" };
+    const queued = { status: "-1", err: "0", ts: "1717585405", type: "0", cost: "0.01", sms_cnt: "1", sender_id: "OLD" };
+    for (const order of [[delivered, sent, queued], [delivered, queued, sent], [queued, delivered, sent], [sent, queued, delivered]]) {
+      const id = nextId();
+      for (const fields of order) await send({ id, phone, ...fields }); // each in its own request and transaction
+      const [m] = await messagesOf(t, id);
+      expect({ status: m!.status, cost: Number(m!.cost), parts: m!.parts, sender: m!.sender }).toEqual({ status: 1, cost: 3.45, parts: 2, sender: "SHOP" });
+    }
+  });
+
   it("the protocol's sample status: type, status, err as integer, final, cost, parts, sender, mcc/mnc from mccmnc", async () => {
     const id = nextId();
     const phone = nextPhone();

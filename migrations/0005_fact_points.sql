@@ -1,0 +1,3 @@
+ALTER TABLE "messages" ADD COLUMN "cost_from" text;--> statement-breakpoint
+ALTER TABLE "messages" ADD COLUMN "parts_from" text;--> statement-breakpoint
+ALTER TABLE "messages" ADD COLUMN "sender_from" text;
