@@ -218,6 +218,22 @@ describe("applyStatusUpdates: order independence (property)", () => {
     );
   });
 
+  /** The set, the same set in another order, and where to cut that order into batches. */
+  const shuffledWithCuts = (set: StatusUpdate[]) =>
+    fc.tuple(fc.constant(set), fc.shuffledSubarray(set, { minLength: set.length, maxLength: set.length }), fc.array(fc.nat(), { maxLength: 4 }));
+
+  /** Applies the updates batch by batch, cut at the given places, each batch continuing from the stored state. */
+  function inBatches(order: readonly StatusUpdate[], cuts: readonly number[]): MessageState {
+    const points = [...new Set(cuts.map((c) => c % (order.length + 1)))].sort((a, b) => a - b);
+    let state = EMPTY_MESSAGE_STATE;
+    let from = 0;
+    for (const p of [...points, order.length]) {
+      state = apply(order.slice(from, p), state);
+      from = p;
+    }
+    return state;
+  }
+
   it("statusPointKey sorts as the ordering rule, with err as the last tie-break", () => {
     const point = fc.record({ status: statusCode, t: fc.integer({ min: -1000, max: 1000 }), err: fc.integer({ min: -5, max: 100_000 }) });
     fc.assert(
@@ -236,21 +252,13 @@ describe("applyStatusUpdates: order independence (property)", () => {
     const fact = fc.record({ cost: fc.option(fc.constantFrom("0.10", "0.20", "0.30")), parts: fc.option(fc.integer({ min: 1, max: 4 })) });
     const withFacts = updates(8)
       .chain((set) => fc.tuple(...set.map(() => fact)).map((facts) => set.map((u, i) => ({ ...u, ...facts[i]! }))))
-      .chain((set) =>
-        fc.tuple(fc.constant(set), fc.shuffledSubarray(set, { minLength: set.length, maxLength: set.length }), fc.array(fc.nat(), { maxLength: 4 })),
-      );
+      .chain(shuffledWithCuts);
     fc.assert(
       fc.property(withFacts, ([set, order, cuts]) => {
         // the reference: among the updates that carry the value, the greatest under the rule (err last)
         const byRule = (a: StatusUpdate, b: StatusUpdate) => compareStatusPoints({ status: a.status, at: a.eventAt }, { status: b.status, at: b.eventAt }) || a.err - b.err;
         const best = (f: "cost" | "parts") => set.filter((u) => u[f] !== null).sort(byRule).at(-1)?.[f] ?? null;
-        const points = [...new Set(cuts.map((c) => c % (order.length + 1)))].sort((a, b) => a - b);
-        let state = EMPTY_MESSAGE_STATE;
-        let from = 0;
-        for (const p of [...points, order.length]) {
-          state = apply(order.slice(from, p), state);
-          from = p;
-        }
+        const state = inBatches(order, cuts);
         expect({ cost: state.cost, parts: state.parts }).toEqual({ cost: best("cost"), parts: best("parts") });
       }),
       { numRuns: 300, seed: 99 },
@@ -258,19 +266,11 @@ describe("applyStatusUpdates: order independence (property)", () => {
   });
 
   it("any order, split into any batches, gives the same state as one batch", () => {
-    const split = updates(12).chain((set) =>
-      fc.tuple(fc.constant(set), fc.shuffledSubarray(set, { minLength: set.length, maxLength: set.length }), fc.array(fc.nat(), { maxLength: 4 })),
-    );
+    const split = updates(12).chain(shuffledWithCuts);
     fc.assert(
       fc.property(split, ([set, order, cuts]) => {
         const one = apply(set);
-        const points = [...new Set(cuts.map((c) => c % (order.length + 1)))].sort((a, b) => a - b);
-        let state = EMPTY_MESSAGE_STATE;
-        let from = 0;
-        for (const p of [...points, order.length]) {
-          state = apply(order.slice(from, p), state);
-          from = p;
-        }
+        const state = inBatches(order, cuts);
         expect(current(state)).toEqual(current(one));
         expect(current(one).status).toBe(greatest(set).status);
       }),
