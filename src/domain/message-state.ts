@@ -112,20 +112,38 @@ type Fact = "cost" | "parts" | "sender";
 
 /**
  * A fact (cost, parts, sender) takes the value of the update with the greatest status point that carries one (a
- * registration's above all), so the result does not depend on arrival order or batching, like the status itself.
+ * registration's above all; at an equal point the greater value), so the result does not depend on arrival order or
+ * batching, like the status itself.
  */
 function takeFact<F extends Fact>(s: MessageState, fact: F, value: MessageState[F], point: string): MessageState {
   if (value === null) return s;
-  const held = heldPoint(s, fact);
-  return held === null || point > held ? { ...s, [fact]: value, [`${fact}From`]: point } : s;
+  const held = s[`${fact}From`];
+  const wins = held === null || point > held || (point === held && isGreaterFact(fact, value, s[fact]));
+  return wins ? { ...s, [fact]: value, [`${fact}From`]: point } : s;
 }
 
-/** The point a fact's value came from; for a value stored before points were kept, the one the rule then used. */
-function heldPoint(s: MessageState, fact: Fact): string | null {
-  const from = s[`${fact}From`];
-  if (from !== null || s[fact] === null) return from;
-  if (fact !== "cost" && s.registered) return REGISTERED_POINT;
-  return s.status !== null && s.statusAt !== null ? statusPointKey({ status: s.status, at: s.statusAt, err: s.err ?? 0 }) : null;
+function isGreaterFact<F extends Fact>(fact: F, value: NonNullable<MessageState[F]>, held: MessageState[F]): boolean {
+  if (held === null) return true;
+  return fact === "cost" ? Number(value) > Number(held) : value > held; // cost: "3.45" and the stored "3.4500" are equal
+}
+
+/**
+ * The state with a point for every fact that has a value. A message stored before the points were kept (migration
+ * 0005) gets, once, the point its value would then have had: its current status's, or the registration's for parts
+ * and sender of a registered message (a value with neither counts as the lowest). Fixed when first read and stored
+ * with the next write, so later updates meet the same point whatever their order.
+ */
+export function withFactPoints(s: MessageState): MessageState {
+  const missing = (fact: Fact) => s[fact] !== null && s[`${fact}From`] === null;
+  if (!missing("cost") && !missing("parts") && !missing("sender")) return s;
+  const statusPoint = s.status !== null && s.statusAt !== null ? statusPointKey({ status: s.status, at: s.statusAt, err: s.err ?? 0 }) : "";
+  const legacy = (fact: Fact) => (fact !== "cost" && s.registered ? REGISTERED_POINT : statusPoint);
+  return {
+    ...s,
+    costFrom: missing("cost") ? legacy("cost") : s.costFrom,
+    partsFrom: missing("parts") ? legacy("parts") : s.partsFrom,
+    senderFrom: missing("sender") ? legacy("sender") : s.senderFrom,
+  };
 }
 
 /**
@@ -137,7 +155,7 @@ export function applyStatusUpdates(
   updates: readonly StatusUpdate[],
   extra: { countryIso?: string | null; numberOperator?: { mcc: string | null; mnc: string | null } | null } = {},
 ): MessageState {
-  let next = { ...current, countryIso: current.countryIso ?? extra.countryIso ?? null };
+  let next = withFactPoints({ ...current, countryIso: current.countryIso ?? extra.countryIso ?? null });
   for (const u of updates) {
     // What SMSC says of the message itself: from the newest update that says it (a late older callback, an SMSC
     // retry, cannot undo it, and fills a gap only until a newer update that has the value arrives).
@@ -186,6 +204,7 @@ export function applyRegistration(
   r: Registration,
   numberOperator: { mcc: string | null; mnc: string | null } | null = null,
 ): MessageState {
+  current = withFactPoints(current);
   return placeOperator(
     {
       ...current,

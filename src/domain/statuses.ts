@@ -61,7 +61,7 @@ export function compareStatusPoints(a: StatusPoint, b: StatusPoint): number {
  * message keeps beside a fact (cost, parts, sender) to know which update it came from. Keys start with "0" or "1".
  */
 export function statusPointKey(p: StatusPoint & { err: number }): string {
-  const ms = p.at.getTime() + 8.64e15; // Dates span ±8.64e15 ms: never negative
+  const ms = BigInt(p.at.getTime()) + 8_640_000_000_000_000n; // Dates span ±8.64e15 ms: never negative; exact (not a double)
   return (
     (isFinalStatus(p.status) ? "1" : "0") +
     (isEngagementStatus(p.status) ? "1" : "0") +

@@ -143,11 +143,40 @@ describe("applyStatusUpdates: the current status", () => {
   });
 
   it("a message stored before the facts' points were kept: its values count as coming with its current status", () => {
-    const stored: MessageState = { ...apply([update(1, 20, 0, { cost: "6.90", parts: 2, sender: "SHOP" })]), costFrom: null, partsFrom: null, senderFrom: null };
+    const legacy = (s: MessageState): MessageState => ({ ...s, costFrom: null, partsFrom: null, senderFrom: null });
+    const stored = legacy(apply([update(1, 20, 0, { cost: "6.90", parts: 2, sender: "SHOP" })]));
     expect(apply([update(0, 10, 0, { cost: "0.01", parts: 9, sender: "LATE" })], stored)).toMatchObject({ cost: "6.90", parts: 2, sender: "SHOP" });
     expect(apply([update(2, 30, 0, { cost: "7.00" })], stored)).toMatchObject({ status: 2, cost: "7.00", parts: 2 });
     const registered: MessageState = { ...stored, registered: true, parts: 4, sender: "REG" };
     expect(apply([update(2, 30, 0, { parts: 1, sender: "CB" })], registered)).toMatchObject({ parts: 4, sender: "REG" });
+
+    // The point is fixed from the stored state before anything new is applied, so the new updates' order and
+    // batches do not matter: a newer status without a cost cannot raise the bar for the stored cost.
+    const queued = legacy(apply([update(-1, 5, 0, { cost: "0.01" })]));
+    const delivered = update(1, 30);
+    const sent = update(0, 20, 0, { cost: "2.00" });
+    for (const order of permutations([delivered, sent])) {
+      expect(apply(order, queued)).toMatchObject({ status: 1, cost: "2.00" });
+      expect(apply([order[1]!], apply([order[0]!], queued))).toMatchObject({ status: 1, cost: "2.00" });
+    }
+    // A registration that says nothing of parts does not turn the stored parts into the registration's.
+    const withParts = legacy(apply([update(-1, 5, 0, { parts: 1 })]));
+    const reg: Registration = { sentAt: at(0), sender: null, campaign: null, parts: null, validUntil: null, menuId: null, countryIso: null };
+    const newer = update(1, 30, 0, { parts: 3 });
+    expect(apply([newer], applyRegistration(withParts, reg)).parts).toBe(3);
+    expect(applyRegistration(apply([newer], withParts), reg).parts).toBe(3);
+  });
+
+  it("two updates at the same point with different values: the greater value, in either order", () => {
+    const a = update(1, 20, 0, { cost: "3.45", parts: 1, sender: "A" });
+    const b = update(1, 20, 0, { cost: "10.00", parts: 2, sender: "B" });
+    for (const order of permutations([a, b])) {
+      expect(apply(order)).toMatchObject({ cost: "10.00", parts: 2, sender: "B" });
+      expect(apply([order[1]!], apply([order[0]!]))).toMatchObject({ cost: "10.00", parts: 2, sender: "B" });
+    }
+    // the stored "3.4500" and a callback's "3.45" are the same cost: nothing changes
+    const stored = { ...apply([a]), cost: "3.4500" };
+    expect(apply([a], stored).cost).toBe("3.4500");
   });
 
   it("first, last and delivered times", () => {
@@ -234,18 +263,32 @@ describe("applyStatusUpdates: order independence (property)", () => {
     return state;
   }
 
-  it("statusPointKey sorts as the ordering rule, with err as the last tie-break", () => {
-    const point = fc.record({ status: statusCode, t: fc.integer({ min: -1000, max: 1000 }), err: fc.integer({ min: -5, max: 100_000 }) });
+  it("statusPointKey sorts as the ordering rule, with err as the last tie-break, over every status, err and time", () => {
+    // The reference is the rule from design.md (FINAL, ENGAGEMENT above), not the code's compareStatusPoints.
+    const ms = fc.oneof(
+      fc.integer({ min: -1000, max: 1000 }).map((t) => T0 + t), // close together, so that the later fields decide
+      fc.bigInt({ min: -8_640_000_000_000_000n, max: 8_640_000_000_000_000n }).map(Number), // anywhere a Date can be
+    );
+    const point = fc.record({
+      status: fc.oneof(statusCode, fc.integer({ min: -32768, max: 32767 })),
+      ms,
+      err: fc.oneof(fc.integer({ min: 0, max: 300 }), fc.integer({ min: -2147483648, max: 2147483647 })),
+    });
+    const tuple = (p: { status: number; ms: number; err: number }) => [FINAL.has(p.status) ? 1 : 0, ENGAGEMENT.has(p.status) ? 1 : 0, p.ms, p.status, p.err];
+    const byTuple = (a: number[], b: number[]) => a.map((x, i) => Math.sign(x - b[i]!)).find((d) => d !== 0) ?? 0;
     fc.assert(
       fc.property(point, point, (a, b) => {
-        const pa = { status: a.status, at: at(a.t), err: a.err };
-        const pb = { status: b.status, at: at(b.t), err: b.err };
-        const byRule = compareStatusPoints(pa, pb) || Math.sign(a.err - b.err);
-        const byKey = statusPointKey(pa) < statusPointKey(pb) ? -1 : statusPointKey(pa) > statusPointKey(pb) ? 1 : 0;
-        expect(byKey).toBe(byRule);
+        const ka = statusPointKey({ status: a.status, at: new Date(a.ms), err: a.err });
+        const kb = statusPointKey({ status: b.status, at: new Date(b.ms), err: b.err });
+        expect(ka < kb ? -1 : ka > kb ? 1 : 0).toBe(byTuple(tuple(a), tuple(b)));
+        expect(ka < "~" && kb < "~").toBe(true); // a registration's point is above every status point
       }),
-      { numRuns: 2000, seed: 31337 },
+      { numRuns: 3000, seed: 31337 },
     );
+    // neighbouring milliseconds far from 1970, where a double would no longer tell them apart
+    const far = (ms: number) => statusPointKey({ status: 0, at: new Date(ms), err: 0 });
+    expect(far(8_639_999_999_999_999) > far(8_639_999_999_999_998)).toBe(true);
+    expect(far(400_000_000_000_004) > far(400_000_000_000_003)).toBe(true);
   });
 
   it("cost, parts and sender: any order, in any batches, give the values of the greatest updates that carry them", () => {
