@@ -3,8 +3,9 @@
 import { serve } from "@hono/node-server";
 import { Hono } from "hono";
 import postgres from "postgres";
+import { DEFAULT_POOL_SIZE } from "../src/db/client.js";
 
-const sql = postgres(process.env.DATABASE_URL!, { max: Number(process.env.DATABASE_POOL_SIZE ?? 2), onnotice: () => {} });
+const sql = postgres(process.env.DATABASE_URL!, { max: Number(process.env.DATABASE_POOL_SIZE ?? DEFAULT_POOL_SIZE), onnotice: () => {} });
 const app = new Hono();
 app.get("/v1/numbers/:phone", async (c) => {
   const rows = await sql`SELECT * FROM numbers WHERE phone = ${c.req.param("phone")}`;
