@@ -17,7 +17,7 @@ export type MessageState = {
   sender: string | null;
   /**
    * Where cost, parts and sender came from: the statusPointKey of the update that carried them, or REGISTERED_POINT.
-   * Null with a value: stored before these were kept (taken as the current status's point).
+   * Null with a value: stored before these were kept (withFactPoints gives it one).
    */
   costFrom: string | null;
   partsFrom: string | null;
@@ -157,8 +157,8 @@ export function applyStatusUpdates(
 ): MessageState {
   let next = withFactPoints({ ...current, countryIso: current.countryIso ?? extra.countryIso ?? null });
   for (const u of updates) {
-    // What SMSC says of the message itself: from the newest update that says it (a late older callback, an SMSC
-    // retry, cannot undo it, and fills a gap only until a newer update that has the value arrives).
+    // What SMSC says of the message itself: from the greatest update that says it (a late older callback, an SMSC
+    // retry, cannot undo it, and fills a gap only until a greater update that has the value arrives).
     const point = statusPointKey({ status: u.status, at: u.eventAt, err: u.err });
     next = takeFact(takeFact(takeFact(next, "cost", u.cost, point), "parts", u.parts, point), "sender", u.sender, point);
     // Equal under the ordering key (same status at the same time): the greater err decides, so that the result
