@@ -1,5 +1,6 @@
 // Liveness and readiness. /healthz does no I/O; /readyz answers 200 once migrations are applied, the database
-// answers and the writer's queue has room; 503 otherwise (a load balancer then sends callbacks elsewhere).
+// answers, a transaction can start (callbacks are committed in transactions, on connections of their own) and the
+// writer's queue has room; 503 otherwise (a load balancer then sends callbacks elsewhere).
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import type { AppDeps, AppEnv } from "../app.js";
 
@@ -11,6 +12,13 @@ const ReadySchema = z
 const READY_TIMEOUT_MS = 2000;
 
 export function mountHealthRoutes(app: OpenAPIHono<AppEnv>, deps: AppDeps): void {
+  // One check at a time: while transactions cannot start, probes wait on the same one instead of piling up.
+  let pending: Promise<unknown> | null = null;
+  const transactionCheck = () =>
+    (pending ??= deps.db.transaction((tx) => tx.query("SELECT 1")).finally(() => {
+      pending = null;
+    }));
+
   app.openapi(
     createRoute({
       method: "get",
@@ -27,7 +35,7 @@ export function mountHealthRoutes(app: OpenAPIHono<AppEnv>, deps: AppDeps): void
       method: "get",
       path: "/readyz",
       tags: ["operations"],
-      summary: "Readiness: 200 once migrations are applied, the database answers and the writer's queue has room",
+      summary: "Readiness: 200 once migrations are applied, the database answers, a transaction can start and the writer's queue has room",
       responses: {
         200: { description: "ready", content: { "application/json": { schema: ReadySchema } } },
         503: { description: "not ready", content: { "application/json": { schema: ReadySchema } } },
@@ -35,15 +43,19 @@ export function mountHealthRoutes(app: OpenAPIHono<AppEnv>, deps: AppDeps): void
     }),
     async (c) => {
       const checks: Record<string, string> = {};
-      try {
-        const migrated = await withTimeout(deps.isMigrated(), READY_TIMEOUT_MS);
+      const [migrated, transaction] = await Promise.allSettled([
+        withTimeout(deps.isMigrated(), READY_TIMEOUT_MS),
+        withTimeout(transactionCheck(), READY_TIMEOUT_MS),
+      ]);
+      if (migrated.status === "fulfilled") {
         checks.database = "ok";
-        checks.migrations = migrated ? "ok" : "pending";
-      } catch {
+        checks.migrations = migrated.value ? "ok" : "pending";
+      } else {
         checks.database = "unavailable";
       }
+      checks.transactions = transaction.status === "fulfilled" ? "ok" : "unavailable";
       checks.writer = deps.writer.isFull ? "queue_full" : "ok";
-      const ready = checks.database === "ok" && checks.migrations === "ok" && checks.writer === "ok";
+      const ready = Object.values(checks).every((v) => v === "ok");
       return ready
         ? c.json({ status: "ready" as const, checks }, 200)
         : c.json({ status: "not_ready" as const, checks }, 503);

@@ -1,0 +1,58 @@
+// /readyz and the transactions' connections: callbacks are committed in transactions, which have connections of
+// their own (src/db/client.ts). While no transaction can start (every such connection held, or none can be
+// opened), the statements' connections still answer, but nothing could be stored: /readyz must say so. Needs a
+// server: the embedded database has one connection for everything.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createDb, type Database } from "../../src/db/client.js";
+import { migrate } from "../../src/db/migrate.js";
+import { createTestApp, type TestApp } from "../helpers/app.js";
+import { createServerDatabase, serverUrl } from "../helpers/db.js";
+
+describe("/readyz and transactions", () => {
+  let created: { url: string; drop: () => Promise<void> };
+  let db: Database;
+  let t: TestApp;
+
+  beforeAll(async () => {
+    created = await createServerDatabase(serverUrl()!);
+    db = await createDb({ databaseUrl: created.url, pgliteDir: "", poolSize: 1, transactionPoolSize: 1 });
+    await migrate(db);
+    t = await createTestApp({}, { database: { db, url: created.url, drop: async () => {} } });
+  });
+
+  afterAll(async () => {
+    await t?.close();
+    await db?.close();
+    await created?.drop();
+  });
+
+  const readiness = async () => {
+    const r = await t.request("/readyz");
+    return { status: r.status, body: r.json() };
+  };
+
+  it("is 503 with transactions unavailable while none can start, and 200 again once one can", async () => {
+    expect(await readiness()).toEqual({ status: 200, body: { status: "ready", checks: { database: "ok", migrations: "ok", transactions: "ok", writer: "ok" } } });
+
+    let release!: () => void;
+    const holding = new Promise<void>((r) => (release = r));
+    let started!: () => void;
+    const begun = new Promise<void>((r) => (started = r));
+    const held = db.transaction(async (tx) => {
+      await tx.query("SELECT 1");
+      started();
+      await holding;
+    });
+    await begun;
+
+    // Two probes at once while the only transaction connection is held: both wait on one check, both answer 503.
+    const during = await Promise.all([readiness(), readiness()]);
+    for (const r of during) {
+      expect(r).toEqual({ status: 503, body: { status: "not_ready", checks: { database: "ok", migrations: "ok", transactions: "unavailable", writer: "ok" } } });
+    }
+
+    release();
+    await held;
+    expect((await readiness()).status).toBe(200);
+  });
+});
