@@ -87,6 +87,8 @@ export const messages = pgTable(
     campaign: text("campaign"),
     mcc: text("mcc"),
     mnc: text("mnc"),
+    /** The status point mcc/mnc came from. */
+    mccFrom: text("mcc_from"),
     sentAt: tstz("sent_at"),
     firstStatusAt: tstz("first_status_at"),
     lastStatusAt: tstz("last_status_at"),

@@ -23,9 +23,11 @@ export type MessageState = {
   partsFrom: string | null;
   senderFrom: string | null;
   campaign: string | null;
-  /** The message's own operator, from its callbacks (mccmnc, HLR fields). */
+  /** The message's own operator, from its callbacks (mccmnc, HLR fields): the greatest update that names one. */
   mcc: string | null;
   mnc: string | null;
+  /** The statusPointKey of the update mcc/mnc came from (null with a value: stored before it was kept). */
+  mccFrom: string | null;
   firstStatusAt: Date | null;
   lastStatusAt: Date | null;
   deliveredAt: Date | null;
@@ -54,6 +56,7 @@ export const EMPTY_MESSAGE_STATE: MessageState = {
   campaign: null,
   mcc: null,
   mnc: null,
+  mccFrom: null,
   firstStatusAt: null,
   lastStatusAt: null,
   deliveredAt: null,
@@ -108,18 +111,29 @@ function placeOperator(s: MessageState, fallback: { mcc: string | null; mnc: str
 /** The point of a registration's parts and sender: above every status point, so they win over callbacks. */
 export const REGISTERED_POINT = "~";
 
-type Fact = "cost" | "parts" | "sender";
+/** What a message's callbacks say of it besides its status; mcc stands for the operator (mcc with its mnc). */
+type Fact = "cost" | "parts" | "sender" | "mcc";
 
 /**
- * A fact (cost, parts, sender) takes the value of the update with the greatest status point that carries one (a
- * registration's above all; at an equal point the greater value), so the result does not depend on arrival order or
- * batching, like the status itself.
+ * A fact (cost, parts, sender, the operator) takes the value of the update with the greatest status point that carries
+ * one (a registration's above all; at an equal point the greater value), so the result does not depend on arrival
+ * order or batching, like the status itself.
  */
-function takeFact<F extends Fact>(s: MessageState, fact: F, value: MessageState[F], point: string): MessageState {
+function takeFact<F extends Exclude<Fact, "mcc">>(s: MessageState, fact: F, value: MessageState[F], point: string): MessageState {
   if (value === null) return s;
-  const held = s[`${fact}From`];
-  const wins = held === null || point > held || (point === held && isGreaterFact(fact, value, s[fact]));
-  return wins ? { ...s, [fact]: value, [`${fact}From`]: point } : s;
+  return wins(s[`${fact}From`], point, () => isGreaterFact(fact, value, s[fact])) ? { ...s, [fact]: value, [`${fact}From`]: point } : s;
+}
+
+/** The operator is one fact: mcc and mnc come from the same update (one that names an mcc). */
+function takeOperator(s: MessageState, mcc: string | null, mnc: string | null, point: string): MessageState {
+  if (mcc === null) return s;
+  const greater = () => s.mcc === null || mcc > s.mcc || (mcc === s.mcc && (mnc ?? "") > (s.mnc ?? ""));
+  return wins(s.mccFrom, point, greater) ? { ...s, mcc, mnc, mccFrom: point } : s;
+}
+
+/** A value from `point` replaces the one held from `held`: a greater point, or the same point and a greater value. */
+function wins(held: string | null, point: string, isGreater: () => boolean): boolean {
+  return held === null || point > held || (point === held && isGreater());
 }
 
 function isGreaterFact<F extends Fact>(fact: F, value: NonNullable<MessageState[F]>, held: MessageState[F]): boolean {
@@ -129,20 +143,21 @@ function isGreaterFact<F extends Fact>(fact: F, value: NonNullable<MessageState[
 
 /**
  * The state with a point for every fact that has a value. A message stored before the points were kept (migration
- * 0005) gets, once, the point its value would then have had: its current status's, or the registration's for parts
+ * 0005; 0006 for the operator) gets, once, the point its value would then have had: its current status's, or the registration's for parts
  * and sender of a registered message (a value with neither counts as the lowest). Fixed when first read and stored
  * with the next write, so later updates meet the same point whatever their order.
  */
 export function withFactPoints(s: MessageState): MessageState {
   const missing = (fact: Fact) => s[fact] !== null && s[`${fact}From`] === null;
-  if (!missing("cost") && !missing("parts") && !missing("sender")) return s;
+  if (!missing("cost") && !missing("parts") && !missing("sender") && !missing("mcc")) return s;
   const statusPoint = s.status !== null && s.statusAt !== null ? statusPointKey({ status: s.status, at: s.statusAt, err: s.err ?? 0 }) : "";
-  const legacy = (fact: Fact) => (fact !== "cost" && s.registered ? REGISTERED_POINT : statusPoint);
+  const legacy = (fact: Fact) => ((fact === "parts" || fact === "sender") && s.registered ? REGISTERED_POINT : statusPoint);
   return {
     ...s,
     costFrom: missing("cost") ? legacy("cost") : s.costFrom,
     partsFrom: missing("parts") ? legacy("parts") : s.partsFrom,
     senderFrom: missing("sender") ? legacy("sender") : s.senderFrom,
+    mccFrom: missing("mcc") ? legacy("mcc") : s.mccFrom,
   };
 }
 
@@ -161,6 +176,7 @@ export function applyStatusUpdates(
     // retry, cannot undo it, and fills a gap only until a greater update that has the value arrives).
     const point = statusPointKey({ status: u.status, at: u.eventAt, err: u.err });
     next = takeFact(takeFact(takeFact(next, "cost", u.cost, point), "parts", u.parts, point), "sender", u.sender, point);
+    next = takeOperator(next, u.mcc, u.mnc, point);
     // Equal under the ordering key (same status at the same time): the greater err decides, so that the result
     // never depends on arrival order.
     const order =
@@ -178,8 +194,6 @@ export function applyStatusUpdates(
       err: isNewer ? u.err : next.err,
       final: isNewer ? isFinalStatus(u.status) : next.final,
       statusAt: isNewer ? u.eventAt : next.statusAt,
-      mcc: next.mcc ?? u.mcc,
-      mnc: next.mcc === null ? u.mnc : next.mnc,
       firstStatusAt: minDate(next.firstStatusAt, u.eventAt),
       lastStatusAt: maxDate(next.lastStatusAt, u.eventAt),
       deliveredAt: deliveredNow ? minDate(next.deliveredAt, u.eventAt) : next.deliveredAt,

@@ -143,9 +143,16 @@ describe("applyStatusUpdates: the current status", () => {
   });
 
   it("a message stored before the facts' points were kept: its values count as coming with its current status", () => {
-    const legacy = (s: MessageState): MessageState => ({ ...s, costFrom: null, partsFrom: null, senderFrom: null });
-    const stored = legacy(apply([update(1, 20, 0, { cost: "6.90", parts: 2, sender: "SHOP" })]));
-    expect(apply([update(0, 10, 0, { cost: "0.01", parts: 9, sender: "LATE" })], stored)).toMatchObject({ cost: "6.90", parts: 2, sender: "SHOP" });
+    const legacy = (s: MessageState): MessageState => ({ ...s, costFrom: null, partsFrom: null, senderFrom: null, mccFrom: null });
+    const stored = legacy(apply([update(1, 20, 0, { cost: "6.90", parts: 2, sender: "SHOP", mcc: "250", mnc: "01" })]));
+    expect(apply([update(0, 10, 0, { cost: "0.01", parts: 9, sender: "LATE", mcc: "250", mnc: "99" })], stored)).toMatchObject({
+      cost: "6.90",
+      parts: 2,
+      sender: "SHOP",
+      mcc: "250",
+      mnc: "01",
+    });
+    expect(apply([update(2, 30, 0, { mcc: "250", mnc: "02" })], stored)).toMatchObject({ mcc: "250", mnc: "02", operatorMcc: "250", operatorMnc: "02" });
     expect(apply([update(2, 30, 0, { cost: "7.00" })], stored)).toMatchObject({ status: 2, cost: "7.00", parts: 2 });
     const registered: MessageState = { ...stored, registered: true, parts: 4, sender: "REG" };
     expect(apply([update(2, 30, 0, { parts: 1, sender: "CB" })], registered)).toMatchObject({ parts: 4, sender: "REG" });
@@ -168,15 +175,31 @@ describe("applyStatusUpdates: the current status", () => {
   });
 
   it("two updates at the same point with different values: the greater value, in either order", () => {
-    const a = update(1, 20, 0, { cost: "3.45", parts: 1, sender: "A" });
-    const b = update(1, 20, 0, { cost: "10.00", parts: 2, sender: "B" });
-    for (const order of permutations([a, b])) {
-      expect(apply(order)).toMatchObject({ cost: "10.00", parts: 2, sender: "B" });
-      expect(apply([order[1]!], apply([order[0]!]))).toMatchObject({ cost: "10.00", parts: 2, sender: "B" });
+    const a = update(1, 20, 0, { cost: "3.45", parts: 1, sender: "A", mcc: "250", mnc: "02" });
+    const b = update(1, 20, 0, { cost: "10.00", parts: 2, sender: "B", mcc: "250", mnc: "01" });
+    const c = update(1, 20, 0, { mcc: "250", mnc: null });
+    for (const order of permutations([a, b, c])) {
+      expect(apply(order)).toMatchObject({ cost: "10.00", parts: 2, sender: "B", mcc: "250", mnc: "02" });
+      expect(apply([order[2]!], apply([order[1]!], apply([order[0]!])))).toMatchObject({ cost: "10.00", parts: 2, sender: "B", mcc: "250", mnc: "02" });
     }
     // the stored "3.4500" and a callback's "3.45" are the same cost: nothing changes
     const stored = { ...apply([a]), cost: "3.4500" };
     expect(apply([a], stored).cost).toBe("3.4500");
+  });
+
+  it("the message's operator comes from the greatest update that names one, and statistics place it there", () => {
+    const queued = update(-1, 5, 0, { mcc: "250", mnc: "99" }); // an early callback naming another operator
+    const sent = update(0, 10, 0, { mcc: "250", mnc: "01" });
+    const delivered = update(1, 20); // a receipt without mcc/mnc
+    const hlrOperator = { mcc: "250", mnc: "20" };
+    for (const order of permutations([queued, sent, delivered])) {
+      const state = applyStatusUpdates(EMPTY_MESSAGE_STATE, order, { numberOperator: hlrOperator });
+      expect(state).toMatchObject({ status: 1, mcc: "250", mnc: "01", operatorMcc: "250", operatorMnc: "01" });
+      const oneByOne = order.reduce((s, u) => applyStatusUpdates(s, [u], { numberOperator: hlrOperator }), EMPTY_MESSAGE_STATE);
+      expect(oneByOne).toMatchObject({ mcc: "250", mnc: "01", operatorMcc: "250", operatorMnc: "01" });
+    }
+    // Until a callback names one, the number's HLR operator places it.
+    expect(applyStatusUpdates(EMPTY_MESSAGE_STATE, [delivered], { numberOperator: hlrOperator })).toMatchObject({ mcc: null, operatorMcc: "250", operatorMnc: "20" });
   });
 
   it("first, last and delivered times", () => {
@@ -291,8 +314,13 @@ describe("applyStatusUpdates: order independence (property)", () => {
     expect(far(400_000_000_000_004) > far(400_000_000_000_003)).toBe(true);
   });
 
-  it("cost, parts and sender: any order, in any batches, give the values of the greatest updates that carry them", () => {
-    const fact = fc.record({ cost: fc.option(fc.constantFrom("0.10", "0.20", "0.30")), parts: fc.option(fc.integer({ min: 1, max: 4 })) });
+  it("cost, parts and the operator: any order, in any batches, give the values of the greatest updates that carry them", () => {
+    const fact = fc.record({
+      cost: fc.option(fc.constantFrom("0.10", "0.20", "0.30")),
+      parts: fc.option(fc.integer({ min: 1, max: 4 })),
+      mcc: fc.option(fc.constantFrom("250", "255")),
+      mnc: fc.constantFrom("01", "02"),
+    });
     const withFacts = updates(8)
       .chain((set) => fc.tuple(...set.map(() => fact)).map((facts) => set.map((u, i) => ({ ...u, ...facts[i]! }))))
       .chain(shuffledWithCuts);
@@ -300,9 +328,14 @@ describe("applyStatusUpdates: order independence (property)", () => {
       fc.property(withFacts, ([set, order, cuts]) => {
         // the reference: among the updates that carry the value, the greatest under the rule (err last)
         const byRule = (a: StatusUpdate, b: StatusUpdate) => compareStatusPoints({ status: a.status, at: a.eventAt }, { status: b.status, at: b.eventAt }) || a.err - b.err;
-        const best = (f: "cost" | "parts") => set.filter((u) => u[f] !== null).sort(byRule).at(-1)?.[f] ?? null;
+        const bestOf = (f: "cost" | "parts" | "mcc") => set.filter((u) => u[f] !== null).sort(byRule).at(-1);
         const state = inBatches(order, cuts);
-        expect({ cost: state.cost, parts: state.parts }).toEqual({ cost: best("cost"), parts: best("parts") });
+        expect({ cost: state.cost, parts: state.parts, mcc: state.mcc, mnc: state.mnc }).toEqual({
+          cost: bestOf("cost")?.cost ?? null,
+          parts: bestOf("parts")?.parts ?? null,
+          mcc: bestOf("mcc")?.mcc ?? null,
+          mnc: bestOf("mcc")?.mnc ?? null,
+        });
       }),
       { numRuns: 300, seed: 99 },
     );

@@ -110,16 +110,25 @@ async function hlrOf(smscId: string): Promise<HlrView[]> {
 // -----------------------------------------------------------------------------------------------------------------
 
 describe("delivery status → message and status event", () => {
-  it("cost, parts and sender: the newest callback that has them, whatever order the callbacks arrive in", async () => {
+  it("cost, parts, sender and operator: the newest callback that has them, whatever order the callbacks arrive in", async () => {
     const phone = nextPhone();
-    const delivered = { status: "1", err: "0", ts: "1717585420", type: "0" }; // says nothing of cost, parts, sender
-    const sent = { status: "0", err: "0", ts: "1717585410", type: "0", cost: "3.45", sms_cnt: "2", sender_id: "SHOP" };
-    const queued = { status: "-1", err: "0", ts: "1717585405", type: "0", cost: "0.01", sms_cnt: "1", sender_id: "OLD" };
+    const delivered = { status: "1", err: "0", ts: "1717585420", type: "0" }; // says nothing of cost, parts, sender, operator
+    const sent = { status: "0", err: "0", ts: "1717585410", type: "0", cost: "3.45", sms_cnt: "2", sender_id: "SHOP", mccmnc: "25001" };
+    const queued = { status: "-1", err: "0", ts: "1717585405", type: "0", cost: "0.01", sms_cnt: "1", sender_id: "OLD", mccmnc: "25099" };
     for (const order of [[delivered, sent, queued], [delivered, queued, sent], [queued, delivered, sent], [sent, queued, delivered]]) {
       const id = nextId();
       for (const fields of order) await send({ id, phone, ...fields }); // each in its own request and transaction
       const [m] = await messagesOf(t, id);
-      expect({ status: m!.status, cost: Number(m!.cost), parts: m!.parts, sender: m!.sender }).toEqual({ status: 1, cost: 3.45, parts: 2, sender: "SHOP" });
+      expect({ status: m!.status, cost: Number(m!.cost), parts: m!.parts, sender: m!.sender, mcc: m!.mcc, mnc: m!.mnc }).toEqual({
+        status: 1,
+        cost: 3.45,
+        parts: 2,
+        sender: "SHOP",
+        mcc: "250",
+        mnc: "01",
+      });
+      const api = await t.request(`/v1/messages/${id}`);
+      expect(api.json().operator).toEqual({ id: "250-01", mcc: "250", mnc: "01" }); // where statistics count it
     }
   });
 

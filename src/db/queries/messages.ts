@@ -41,7 +41,7 @@ export async function lockMessages(tx: Sql, keys: readonly MessageKey[], now: Da
 /** The columns that hold a message's state, as `stateFromRow` reads them. */
 export const STATE_COLUMNS = `m.type, m.status, m.err, m.final, m.status_at, m.cost::text AS cost, m.parts, m.sender,
   m.cost_from, m.parts_from, m.sender_from, m.campaign,
-  m.mcc, m.mnc, m.first_status_at, m.last_status_at, m.delivered_at, m.registered, m.sent_at, m.valid_until, m.menu_id,
+  m.mcc, m.mnc, m.mcc_from, m.first_status_at, m.last_status_at, m.delivered_at, m.registered, m.sent_at, m.valid_until, m.menu_id,
   m.country_iso, m.operator_mcc, m.operator_mnc`;
 
 const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
@@ -63,6 +63,7 @@ export function stateFromRow(r: Record<string, unknown>): MessageState {
     campaign: str(r.campaign),
     mcc: str(r.mcc),
     mnc: str(r.mnc),
+    mccFrom: str(r.mcc_from),
     firstStatusAt: toDate(r.first_status_at),
     lastStatusAt: toDate(r.last_status_at),
     deliveredAt: toDate(r.delivered_at),
@@ -93,14 +94,14 @@ export async function updateMessages(tx: Sql, rows: readonly { id: number; state
     `UPDATE messages m SET
        type = t.type, status = t.status, err = t.err, final = t.final, status_at = t."statusAt", cost = t.cost,
        parts = t.parts, sender = t.sender, cost_from = t."costFrom", parts_from = t."partsFrom", sender_from = t."senderFrom",
-       campaign = t.campaign, mcc = t.mcc, mnc = t.mnc,
+       campaign = t.campaign, mcc = t.mcc, mnc = t.mnc, mcc_from = t."mccFrom",
        first_status_at = t."firstStatusAt", last_status_at = t."lastStatusAt", delivered_at = t."deliveredAt",
        registered = t.registered, sent_at = t."sentAt", valid_until = t."validUntil", menu_id = t."menuId",
        country_iso = t."countryIso", operator_mcc = t."operatorMcc", operator_mnc = t."operatorMnc",
        placed_at = t."placedAt", updated_at = $2
      FROM json_to_recordset($1::text::json) AS t(id bigint, type smallint, status smallint, err int, final boolean,
        "statusAt" timestamptz, cost numeric, parts int, sender text, "costFrom" text, "partsFrom" text, "senderFrom" text,
-       campaign text, mcc text, mnc text,
+       campaign text, mcc text, mnc text, "mccFrom" text,
        "firstStatusAt" timestamptz, "lastStatusAt" timestamptz, "deliveredAt" timestamptz, registered boolean,
        "sentAt" timestamptz, "validUntil" timestamptz, "menuId" text, "countryIso" text, "operatorMcc" text,
        "operatorMnc" text, "placedAt" timestamptz)
