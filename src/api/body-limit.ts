@@ -13,7 +13,7 @@ export function apiBodyLimit(maxSize: number): MiddlewareHandler {
     },
   });
   return async function apiBodyLimitMiddleware(c, next) {
-    if (STREAMED.has(c.req.path) || c.req.method === "GET" || c.req.method === "HEAD") return next();
+    if (c.req.method === "GET" || c.req.method === "HEAD" || STREAMED.has(c.req.path)) return next();
     return limit(c, next);
   };
 }
