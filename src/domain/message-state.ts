@@ -110,6 +110,8 @@ function placeOperator(s: MessageState, fallback: { mcc: string | null; mnc: str
 
 /** The point of a registration's parts and sender: above every status point, so they win over callbacks. */
 export const REGISTERED_POINT = "~";
+/** Below every status point: any update that carries the fact replaces the value. */
+const LOWEST_POINT = "";
 
 /** What a message's callbacks say of it besides its status; mcc stands for the operator (mcc with its mnc). */
 type Fact = "cost" | "parts" | "sender" | "mcc";
@@ -143,21 +145,26 @@ function isGreaterFact<F extends Fact>(fact: F, value: NonNullable<MessageState[
 
 /**
  * The state with a point for every fact that has a value. A message stored before the points were kept (migration
- * 0005; 0006 for the operator) gets, once, the point its value would then have had: its current status's, or the registration's for parts
- * and sender of a registered message (a value with neither counts as the lowest). Fixed when first read and stored
- * with the next write, so later updates meet the same point whatever their order.
+ * 0005) gets, once, the point its cost, parts and sender would then have had: its current status's, or the
+ * registration's for parts and sender of a registered message (a value with neither counts as the lowest); its
+ * operator (0006) the lowest. Fixed when first read and stored with the next write, so later updates meet the same
+ * point whatever their order.
  */
 export function withFactPoints(s: MessageState): MessageState {
   const missing = (fact: Fact) => s[fact] !== null && s[`${fact}From`] === null;
-  if (!missing("cost") && !missing("parts") && !missing("sender") && !missing("mcc")) return s;
+  if (!missing("cost") && !missing("parts") && !missing("sender") && !missing("mcc") && !(s.mcc === null && s.mnc !== null)) return s;
   const statusPoint = s.status !== null && s.statusAt !== null ? statusPointKey({ status: s.status, at: s.statusAt, err: s.err ?? 0 }) : "";
-  const legacy = (fact: Fact) => ((fact === "parts" || fact === "sender") && s.registered ? REGISTERED_POINT : statusPoint);
+  const legacy = (fact: Fact) => (fact !== "cost" && s.registered ? REGISTERED_POINT : statusPoint);
   return {
     ...s,
     costFrom: missing("cost") ? legacy("cost") : s.costFrom,
     partsFrom: missing("parts") ? legacy("parts") : s.partsFrom,
     senderFrom: missing("sender") ? legacy("sender") : s.senderFrom,
-    mccFrom: missing("mcc") ? legacy("mcc") : s.mccFrom,
+    // The operator stored before 0006 was the first callback's to name one: it counts as the lowest, so the next
+    // callback that names one (or `replay`) decides it by the rule.
+    mccFrom: missing("mcc") ? LOWEST_POINT : s.mccFrom,
+    // The old rule could leave an mnc without its mcc: it belongs to no operator.
+    mnc: s.mcc === null ? null : s.mnc,
   };
 }
 

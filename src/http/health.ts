@@ -3,6 +3,7 @@
 // writer's queue has room; 503 otherwise (a load balancer then sends callbacks elsewhere).
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import type { AppDeps, AppEnv } from "../app.js";
+import { errorFields } from "./logger.js";
 
 const HealthSchema = z.object({ status: z.literal("ok") }).openapi("Health");
 const ReadySchema = z
@@ -11,13 +12,39 @@ const ReadySchema = z
 
 const READY_TIMEOUT_MS = 2000;
 
+/**
+ * A transaction check still unsettled after this long is stuck, as the writer's lanes judge theirs: a connection the
+ * network lost without a word (postgres.js can wait on one for ever). Its connections are then discarded, as the
+ * writer does, so that the next check runs on fresh ones: behind a load balancer that has taken the instance out, no
+ * callback would come to make the writer do it.
+ */
+export const STUCK_CHECK_MS = 30_000;
+
 export function mountHealthRoutes(app: OpenAPIHono<AppEnv>, deps: AppDeps): void {
   // One check at a time: while transactions cannot start, probes wait on the same one instead of piling up.
-  let pending: Promise<unknown> | null = null;
-  const transactionCheck = () =>
-    (pending ??= deps.db.transaction((tx) => tx.query("SELECT 1")).finally(() => {
-      pending = null;
-    }));
+  let pending: { since: number; check: Promise<unknown> } | null = null;
+  /** Gives up a stuck check (before any other check starts: discarding ends every statement in flight). */
+  const discardIfStuck = async (): Promise<void> => {
+    if (!pending || deps.clock().getTime() - pending.since <= STUCK_CHECK_MS) return;
+    pending = null;
+    deps.logger.warn({ stuck_ms: STUCK_CHECK_MS }, "readiness: a transaction check did not settle; connections discarded");
+    await deps.db.discardConnections().catch((err: unknown) => deps.logger.error({ err: errorFields(err) }, "discarding connections"));
+  };
+  const transactionCheck = (): Promise<unknown> => {
+    if (pending === null) {
+      const entry = {
+        since: deps.clock().getTime(),
+        check: deps.db
+          .transaction((tx) => tx.query("SELECT 1"))
+          .finally(() => {
+            if (pending === entry) pending = null;
+          }),
+      };
+      entry.check.catch(() => {}); // a check given up above may still settle, with nobody waiting
+      pending = entry;
+    }
+    return pending.check;
+  };
 
   app.openapi(
     createRoute({
@@ -43,6 +70,7 @@ export function mountHealthRoutes(app: OpenAPIHono<AppEnv>, deps: AppDeps): void
     }),
     async (c) => {
       const checks: Record<string, string> = {};
+      await discardIfStuck();
       const [migrated, transaction] = await Promise.allSettled([
         withTimeout(deps.isMigrated(), READY_TIMEOUT_MS),
         withTimeout(transactionCheck(), READY_TIMEOUT_MS),

@@ -145,14 +145,15 @@ describe("applyStatusUpdates: the current status", () => {
   it("a message stored before the facts' points were kept: its values count as coming with its current status", () => {
     const legacy = (s: MessageState): MessageState => ({ ...s, costFrom: null, partsFrom: null, senderFrom: null, mccFrom: null });
     const stored = legacy(apply([update(1, 20, 0, { cost: "6.90", parts: 2, sender: "SHOP", mcc: "250", mnc: "01" })]));
-    expect(apply([update(0, 10, 0, { cost: "0.01", parts: 9, sender: "LATE", mcc: "250", mnc: "99" })], stored)).toMatchObject({
-      cost: "6.90",
-      parts: 2,
-      sender: "SHOP",
-      mcc: "250",
-      mnc: "01",
-    });
-    expect(apply([update(2, 30, 0, { mcc: "250", mnc: "02" })], stored)).toMatchObject({ mcc: "250", mnc: "02", operatorMcc: "250", operatorMnc: "02" });
+    expect(apply([update(0, 10, 0, { cost: "0.01", parts: 9, sender: "LATE" })], stored)).toMatchObject({ cost: "6.90", parts: 2, sender: "SHOP" });
+    // The operator was the first callback's to name one (not by the rule): it counts as the lowest, so the next
+    // update that names one decides it, and from then on the rule holds (replay decides it from every callback).
+    const retried = apply([update(0, 10, 0, { mcc: "250", mnc: "99" })], stored);
+    expect(retried).toMatchObject({ mcc: "250", mnc: "99", operatorMcc: "250", operatorMnc: "99" });
+    expect(apply([update(-1, 5, 0, { mcc: "250", mnc: "98" })], retried)).toMatchObject({ mcc: "250", mnc: "99" });
+    expect(apply([update(-1, 5, 0, { mcc: "250", mnc: "98" }), update(1, 20, 0, { mcc: "250", mnc: "01" })], stored)).toMatchObject({ mcc: "250", mnc: "01" });
+    // An mnc the old rule left without its mcc belongs to no operator.
+    expect(apply([update(1, 20)], { ...stored, mcc: null, mnc: "07" })).toMatchObject({ mcc: null, mnc: null });
     expect(apply([update(2, 30, 0, { cost: "7.00" })], stored)).toMatchObject({ status: 2, cost: "7.00", parts: 2 });
     const registered: MessageState = { ...stored, registered: true, parts: 4, sender: "REG" };
     expect(apply([update(2, 30, 0, { parts: 1, sender: "CB" })], registered)).toMatchObject({ parts: 4, sender: "REG" });

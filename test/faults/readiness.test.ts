@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDb, type Database } from "../../src/db/client.js";
 import { migrate } from "../../src/db/migrate.js";
+import { STUCK_CHECK_MS } from "../../src/http/health.js";
 import { createTestApp, type TestApp } from "../helpers/app.js";
 import { createServerDatabase, serverUrl } from "../helpers/db.js";
 
@@ -12,12 +13,13 @@ describe("/readyz and transactions", () => {
   let created: { url: string; drop: () => Promise<void> };
   let db: Database;
   let t: TestApp;
+  let nowMs = Date.parse("2026-11-23T12:00:00Z");
 
   beforeAll(async () => {
     created = await createServerDatabase(serverUrl()!);
     db = await createDb({ databaseUrl: created.url, pgliteDir: "", poolSize: 1, transactionPoolSize: 1 });
     await migrate(db);
-    t = await createTestApp({}, { database: { db, url: created.url, drop: async () => {} } });
+    t = await createTestApp({}, { database: { db, url: created.url, drop: async () => {} }, clock: () => new Date(nowMs) });
   });
 
   afterAll(async () => {
@@ -31,9 +33,8 @@ describe("/readyz and transactions", () => {
     return { status: r.status, body: r.json() };
   };
 
-  it("is 503 with transactions unavailable while none can start, and 200 again once one can", async () => {
-    expect(await readiness()).toEqual({ status: 200, body: { status: "ready", checks: { database: "ok", migrations: "ok", transactions: "ok", writer: "ok" } } });
-
+  /** Holds the only transaction connection until `release` is called. */
+  async function holdTransaction() {
     let release!: () => void;
     const holding = new Promise<void>((r) => (release = r));
     let started!: () => void;
@@ -44,15 +45,36 @@ describe("/readyz and transactions", () => {
       await holding;
     });
     await begun;
+    return { held, release };
+  }
+
+  const UNAVAILABLE = { status: 503, body: { status: "not_ready", checks: { database: "ok", migrations: "ok", transactions: "unavailable", writer: "ok" } } };
+
+  it("is 503 with transactions unavailable while none can start, and 200 again once one can", async () => {
+    expect(await readiness()).toEqual({ status: 200, body: { status: "ready", checks: { database: "ok", migrations: "ok", transactions: "ok", writer: "ok" } } });
+
+    const { held, release } = await holdTransaction();
 
     // Two probes at once while the only transaction connection is held: both wait on one check, both answer 503.
     const during = await Promise.all([readiness(), readiness()]);
-    for (const r of during) {
-      expect(r).toEqual({ status: 503, body: { status: "not_ready", checks: { database: "ok", migrations: "ok", transactions: "unavailable", writer: "ok" } } });
-    }
+    for (const r of during) expect(r).toEqual(UNAVAILABLE);
 
     release();
     await held;
     expect((await readiness()).status).toBe(200);
+  });
+
+  it("gives up a check stuck past STUCK_CHECK_MS: connections are discarded and the next check runs on fresh ones", async () => {
+    // A connection that never answers looks, from here, like one held for ever.
+    const { held, release } = await holdTransaction();
+    const heldOutcome = held.then(() => "committed", () => "failed");
+    expect(await readiness()).toEqual(UNAVAILABLE);
+    nowMs += STUCK_CHECK_MS - 1000;
+    expect(await readiness()).toEqual(UNAVAILABLE); // the same check, still waiting: nothing discarded yet
+
+    nowMs += 2000;
+    expect(await readiness()).toEqual({ status: 200, body: { status: "ready", checks: { database: "ok", migrations: "ok", transactions: "ok", writer: "ok" } } });
+    release();
+    expect(await heldOutcome).toBe("failed"); // its connection was discarded under it
   });
 });
