@@ -2,21 +2,20 @@
 // busy), and transactions have connections of their own, so a transaction held open (a writer lane waiting on a
 // lock, an import) never keeps a lookup waiting. Needs a server: the embedded database has one connection.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDb, transactionPoolFor, type Database } from "../../src/db/client.js";
-import { createServerDatabase, serverUrl } from "../helpers/db.js";
+import { transactionPoolFor } from "../../src/db/client.js";
+import { createServerTestDatabase, type TestDatabase } from "../helpers/db.js";
 
 describe("the connection pool", () => {
-  let created: { url: string; drop: () => Promise<void> };
-  let db: Database;
+  let t: TestDatabase;
+  let db: TestDatabase["db"];
 
   beforeAll(async () => {
-    created = await createServerDatabase(serverUrl()!);
-    db = await createDb({ databaseUrl: created.url, pgliteDir: "", poolSize: 2 });
+    t = await createServerTestDatabase({ poolSize: 2 });
+    db = t.db;
   });
 
   afterAll(async () => {
-    await db?.close();
-    await created?.drop();
+    await t?.drop();
   });
 
   it("runs any number of concurrent statements on at most DATABASE_POOL_SIZE connections", async () => {

@@ -3,21 +3,19 @@
 // (hashing a 3 KB statement on every number lookup). That must not change which statement a call gets: the same
 // text with other types is another statement. Needs a server: the embedded database does not use postgres.js.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDb, type Database } from "../../src/db/client.js";
-import { createServerDatabase, serverUrl } from "../helpers/db.js";
+import { createServerTestDatabase, type TestDatabase } from "../helpers/db.js";
 
 describe("prepared statements (postgres.js, patched)", () => {
-  let created: { url: string; drop: () => Promise<void> };
-  let db: Database;
+  let t: TestDatabase;
+  let db: TestDatabase["db"];
 
   beforeAll(async () => {
-    created = await createServerDatabase(serverUrl()!);
-    db = await createDb({ databaseUrl: created.url, pgliteDir: "", poolSize: 1 });
+    t = await createServerTestDatabase({ poolSize: 1 });
+    db = t.db;
   });
 
   afterAll(async () => {
-    await db?.close();
-    await created?.drop();
+    await t?.drop();
   });
 
   const TEXT = "SELECT $1::text AS v";

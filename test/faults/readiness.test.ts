@@ -3,29 +3,25 @@
 // opened), the statements' connections still answer, but nothing could be stored: /readyz must say so. Needs a
 // server: the embedded database has one connection for everything.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDb, type Database } from "../../src/db/client.js";
-import { migrate } from "../../src/db/migrate.js";
 import { STUCK_CHECK_MS } from "../../src/http/health.js";
 import { createTestApp, type TestApp } from "../helpers/app.js";
-import { createServerDatabase, serverUrl } from "../helpers/db.js";
+import { createServerTestDatabase, type TestDatabase } from "../helpers/db.js";
 
 describe("/readyz and transactions", () => {
-  let created: { url: string; drop: () => Promise<void> };
-  let db: Database;
+  let database: TestDatabase;
+  let db: TestDatabase["db"];
   let t: TestApp;
   let nowMs = Date.parse("2026-11-23T12:00:00Z");
 
   beforeAll(async () => {
-    created = await createServerDatabase(serverUrl()!);
-    db = await createDb({ databaseUrl: created.url, pgliteDir: "", poolSize: 1, transactionPoolSize: 1 });
-    await migrate(db);
-    t = await createTestApp({}, { database: { db, url: created.url, drop: async () => {} }, clock: () => new Date(nowMs) });
+    database = await createServerTestDatabase({ poolSize: 1, transactionPoolSize: 1 });
+    db = database.db;
+    t = await createTestApp({}, { database, clock: () => new Date(nowMs) });
   });
 
   afterAll(async () => {
     await t?.close();
-    await db?.close();
-    await created?.drop();
+    await database?.drop();
   });
 
   const readiness = async () => {

@@ -28,14 +28,25 @@ export async function createServerDatabase(baseUrl: string): Promise<{ url: stri
 }
 
 export async function createTestDatabase(options: { poolSize?: number } = {}): Promise<TestDatabase> {
-  const base = serverUrl();
-  if (!base) {
+  if (!serverUrl()) {
     const db = await createMemoryDb();
     await migrate(db);
     return { db, url: undefined, drop: () => db.close() };
   }
+  return createServerTestDatabase(options);
+}
+
+/**
+ * A new, migrated database on the server (DATABASE_URL), opened with these pool sizes: for the tests of the server
+ * driver itself (the faults project, which always has a server).
+ */
+export async function createServerTestDatabase(
+  options: { poolSize?: number; transactionPoolSize?: number } = {},
+): Promise<TestDatabase & { url: string }> {
+  const base = serverUrl();
+  if (!base) throw new Error("these tests need a Postgres server: set DATABASE_URL");
   const created = await createServerDatabase(base);
-  const db = await createDb({ databaseUrl: created.url, pgliteDir: "", poolSize: options.poolSize ?? 5 });
+  const db = await createDb({ databaseUrl: created.url, pgliteDir: "", poolSize: options.poolSize ?? 5, transactionPoolSize: options.transactionPoolSize });
   await migrate(db);
   return {
     db,
