@@ -23,4 +23,14 @@ if (stale) {
   execFileSync(process.execPath, [tsc, "-p", path.join(root, "tsconfig.build.json")], { stdio: "inherit" });
   fs.utimesSync(entry, new Date(), new Date());
 }
+// npm runs this through `sh -c`, and Debian's sh (dash) does not pass on a SIGTERM sent to npm: npm and the shell
+// exit, and the service would run on, orphaned, holding its port and the embedded database's lock. So when the
+// parent goes away, the service stops as if it had been sent SIGTERM itself.
+const parent = process.ppid;
+const orphaned = setInterval(() => {
+  if (process.ppid === parent) return;
+  clearInterval(orphaned);
+  process.kill(process.pid, "SIGTERM");
+}, 500);
+orphaned.unref();
 await import(entry);

@@ -57,10 +57,11 @@ export type ServerProcess = {
   exited: Promise<number | null>;
 };
 
-export async function startServerProcess(env: Record<string, string>): Promise<ServerProcess> {
+/** Starts the built service (`node dist/main.js`, or `command`) and waits until it listens. */
+export async function startServerProcess(env: Record<string, string>, command: readonly string[] = [process.execPath, ENTRY]): Promise<ServerProcess> {
   if (!fs.existsSync(ENTRY)) throw new Error(`${ENTRY} is missing: run \`npm run build\` first (npm test does)`);
   const port = await freePort();
-  const proc = spawn(process.execPath, [ENTRY], {
+  const proc = spawn(command[0]!, command.slice(1), {
     cwd: ROOT,
     env: { ...process.env, HOST: "127.0.0.1", PORT: String(port), LOG_LEVEL: "info", ...env },
     stdio: ["ignore", "pipe", "pipe"],
