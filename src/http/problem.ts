@@ -54,7 +54,15 @@ export function problemResponse(c: Context, p: ProblemError): Response {
   });
 }
 
-/** zod issues to `{field, message}` items; `prefix` names the part of the request (query, body…). */
-export function fieldErrors(issues: readonly { path: readonly PropertyKey[]; message: string }[]): FieldError[] {
-  return issues.map((i) => ({ field: i.path.map(String).join(".") || "(root)", message: i.message }));
+type Issue = { path: readonly PropertyKey[]; message: string; code?: string; expected?: unknown; received?: unknown };
+
+/** zod issues to `{field, message}` items. */
+export function fieldErrors(issues: readonly Issue[]): FieldError[] {
+  return issues.map((i) => ({ field: i.path.map(String).join(".") || "(root)", message: messageOf(i) }));
+}
+
+/** zod's own words, except where they speak of its internals (a query value that is not a number "received NaN"). */
+function messageOf(i: Issue): string {
+  if (i.code === "invalid_type" && i.expected === "number" && i.received === "NaN") return "must be a number";
+  return i.message;
 }

@@ -270,6 +270,8 @@ describe("messages", () => {
         { field: "hour", message: "must be an RFC 3339 time with an offset, e.g. 2026-11-01T00:00:00Z" },
       ]);
       expect((await t.request(`/v1/stats/delivery?day=2026-13-01`, get(readKey))).status).toBe(400);
+      // A number that is not one: said plainly, not in the validator's terms ("received NaN").
+      expect((await t.request(`/v1/stats/delivery?status=delivered`, get(readKey))).json().errors).toEqual([{ field: "status", message: "must be a number" }]);
     });
 
     it("answers CSV with one row per group", async () => {
