@@ -61,8 +61,12 @@ export function fieldErrors(issues: readonly Issue[]): FieldError[] {
   return issues.map((i) => ({ field: i.path.map(String).join(".") || "(root)", message: messageOf(i) }));
 }
 
-/** zod's own words, except where they speak of its internals (a query value that is not a number "received NaN"). */
+/**
+ * zod's own words, except where they speak of its internals: a query value that is not a finite number is "received
+ * NaN" or "Infinity" to zod. A schema's own message is kept.
+ */
 function messageOf(i: Issue): string {
-  if (i.code === "invalid_type" && i.expected === "number" && i.received === "NaN") return "must be a number";
+  const notFinite = i.received === "NaN" || i.received === "Infinity" || i.received === "-Infinity";
+  if (i.code === "invalid_type" && i.expected === "number" && notFinite && i.message.startsWith("Invalid input")) return "must be a number";
   return i.message;
 }

@@ -1,9 +1,20 @@
 // `npm start`, as the README's quick start runs it: npm runs the service through `sh -c`, and Debian's sh does not
 // pass on a SIGTERM sent to npm. Stopping npm must still stop the service (scripts/start.mjs), or it runs on,
 // orphaned, holding its port and the embedded database's lock.
+import fs from "node:fs";
 import net from "node:net";
-import { afterEach, describe, expect, it } from "vitest";
-import { createServerStore, startServerProcess, type ServerProcess, type ServerStore } from "../helpers/server-process.js";
+import path from "node:path";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { createServerStore, ENTRY, killGroup, ROOT, startServerProcess, type ServerProcess, type ServerStore } from "../helpers/server-process.js";
+
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestMtime(p) : fs.statSync(p).mtimeMs);
+  }
+  return newest;
+}
 
 /** True when nothing accepts connections on the port any more. */
 function refused(port: number): Promise<boolean> {
@@ -20,14 +31,18 @@ function refused(port: number): Promise<boolean> {
 describe("npm start", () => {
   let store: ServerStore | undefined;
   let server: ServerProcess | undefined;
+  beforeAll(() => {
+    // npm start would rebuild a stale dist/ under the other end-to-end tests' feet: npm test builds first.
+    if (newestMtime(path.join(ROOT, "src")) > fs.statSync(ENTRY).mtimeMs) throw new Error("dist/ is older than src/: run `npm run build` first");
+  });
   afterEach(async () => {
-    if (server && server.proc.exitCode === null) server.proc.kill("SIGKILL");
+    if (server) killGroup(server.proc); // npm, its shell and the service, whatever this test left running
     await store?.drop();
   });
 
-  it("stops the service when npm is stopped with SIGTERM: it shuts down cleanly and frees its port", async () => {
+  it("stops the service when npm is stopped with SIGTERM: it shuts down cleanly and frees its port", { timeout: 120_000 }, async () => {
     store = await createServerStore();
-    server = await startServerProcess(store.env, ["npm", "start", "--silent"]);
+    server = await startServerProcess(store.env, { command: ["npm", "start", "--silent"], detached: true });
     expect(await refused(server.port)).toBe(false);
 
     server.proc.kill("SIGTERM"); // npm, not the service

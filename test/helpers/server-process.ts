@@ -57,11 +57,19 @@ export type ServerProcess = {
   exited: Promise<number | null>;
 };
 
-/** Starts the built service (`node dist/main.js`, or `command`) and waits until it listens. */
-export async function startServerProcess(env: Record<string, string>, command: readonly string[] = [process.execPath, ENTRY]): Promise<ServerProcess> {
+/**
+ * Starts the built service (`node dist/main.js`, or `command`) and waits until it listens. `detached`: in a process
+ * group of its own, which `killGroup` ends whole (for a command that starts the service as a grandchild).
+ */
+export async function startServerProcess(
+  env: Record<string, string>,
+  options: { command?: readonly string[]; detached?: boolean } = {},
+): Promise<ServerProcess> {
   if (!fs.existsSync(ENTRY)) throw new Error(`${ENTRY} is missing: run \`npm run build\` first (npm test does)`);
   const port = await freePort();
+  const command = options.command ?? [process.execPath, ENTRY];
   const proc = spawn(command[0]!, command.slice(1), {
+    detached: options.detached ?? false,
     cwd: ROOT,
     env: { ...process.env, HOST: "127.0.0.1", PORT: String(port), LOG_LEVEL: "info", ...env },
     stdio: ["ignore", "pipe", "pipe"],
@@ -71,7 +79,11 @@ export async function startServerProcess(env: Record<string, string>, command: r
   proc.stderr!.on("data", (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | null>((resolve) => proc.once("exit", (code) => resolve(code)));
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start in time:\n${out}`)), 60_000);
+    const timer = setTimeout(() => {
+      if (options.detached) killGroup(proc);
+      else proc.kill("SIGKILL");
+      reject(new Error(`server did not start in time:\n${out}`));
+    }, 60_000);
     const check = () => {
       if (out.includes('"msg":"listening"')) {
         clearTimeout(timer);
@@ -85,4 +97,13 @@ export async function startServerProcess(env: Record<string, string>, command: r
     });
   });
   return { proc, port, url: `http://127.0.0.1:${port}`, output: () => out, exited };
+}
+
+/** SIGKILL to every process of a detached process's group (a no-op once they are gone). */
+export function killGroup(proc: ChildProcess): void {
+  try {
+    process.kill(-proc.pid!, "SIGKILL");
+  } catch {
+    // already gone
+  }
 }
