@@ -42,7 +42,8 @@ export interface Database extends Sql {
   exec(script: string): Promise<void>;
   /**
    * Closes every connection now (statements in flight fail) and opens fresh ones as they are needed: the way out
-   * when a connection is stuck in a state the driver never leaves. A no-op on the embedded database.
+   * when a connection is stuck in a state the driver never leaves. Calls made while one is under way share it. A
+   * no-op on the embedded database.
    */
   discardConnections(): Promise<void>;
   close(): Promise<void>;
@@ -102,6 +103,7 @@ async function createPostgresDb(url: string, poolSize: number, transactionPoolSi
     });
   const connect = () => ({ queries: open(poolSize), transactions: open(transactionPoolSize) });
   let clients = connect();
+  let discarding: Promise<void> | null = null;
   type Unsafe = { unsafe(text: string, params?: never[], options?: { prepare?: boolean }): PromiseLike<unknown> };
   const wrap = (c: () => Unsafe): Sql => ({
     query: async <T extends Row>(text: string, params: readonly unknown[] = [], options?: QueryOptions) =>
@@ -124,11 +126,16 @@ async function createPostgresDb(url: string, poolSize: number, transactionPoolSi
         over = true;
       }
     },
-    discardConnections: async () => {
-      const old = clients;
-      clients = connect();
-      await Promise.all([old.queries.end({ timeout: 0 }), old.transactions.end({ timeout: 0 })]);
-    },
+    // Callers that find connections stuck at the same moment (a writer lane, a readiness check) share one discard:
+    // a second one would only end the fresh connections the first has just opened.
+    discardConnections: () =>
+      (discarding ??= (async () => {
+        const old = clients;
+        clients = connect();
+        await Promise.all([old.queries.end({ timeout: 0 }), old.transactions.end({ timeout: 0 })]);
+      })().finally(() => {
+        discarding = null;
+      })),
     exec: async (script) => {
       await clients.queries.unsafe(script);
     },

@@ -153,7 +153,7 @@ function isGreaterFact<F extends Fact>(fact: F, value: NonNullable<MessageState[
 export function withFactPoints(s: MessageState): MessageState {
   const missing = (fact: Fact) => s[fact] !== null && s[`${fact}From`] === null;
   if (!missing("cost") && !missing("parts") && !missing("sender") && !missing("mcc") && !(s.mcc === null && s.mnc !== null)) return s;
-  const statusPoint = s.status !== null && s.statusAt !== null ? statusPointKey({ status: s.status, at: s.statusAt, err: s.err ?? 0 }) : "";
+  const statusPoint = s.status !== null && s.statusAt !== null ? statusPointKey({ status: s.status, at: s.statusAt, err: s.err ?? 0 }) : LOWEST_POINT;
   const legacy = (fact: Fact) => (fact !== "cost" && s.registered ? REGISTERED_POINT : statusPoint);
   return {
     ...s,

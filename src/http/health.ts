@@ -3,6 +3,7 @@
 // writer's queue has room; 503 otherwise (a load balancer then sends callbacks elsewhere).
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import type { AppDeps, AppEnv } from "../app.js";
+import { STUCK_TRANSACTION_MS } from "../ingest/writer.js";
 import { errorFields } from "./logger.js";
 
 const HealthSchema = z.object({ status: z.literal("ok") }).openapi("Health");
@@ -18,7 +19,7 @@ const READY_TIMEOUT_MS = 2000;
  * writer does, so that the next check runs on fresh ones: behind a load balancer that has taken the instance out, no
  * callback would come to make the writer do it.
  */
-export const STUCK_CHECK_MS = 30_000;
+export const STUCK_CHECK_MS = STUCK_TRANSACTION_MS;
 
 export function mountHealthRoutes(app: OpenAPIHono<AppEnv>, deps: AppDeps): void {
   // One check at a time: while transactions cannot start, probes wait on the same one instead of piling up.

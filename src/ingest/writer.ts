@@ -27,6 +27,9 @@ export class WriterUnavailableError extends Error {
 
 type Pending = { record: CallbackRecord; resolve: (o: StoreOutcome) => void; reject: (e: unknown) => void; keys?: string[] };
 
+/** A transaction unsettled after this long is stuck (a connection the network lost without a word). */
+export const STUCK_TRANSACTION_MS = 30_000;
+
 export type WriterOptions = {
   maxBatch: number;
   maxQueue: number;
@@ -34,7 +37,7 @@ export type WriterOptions = {
   concurrency?: number;
   /** Keep statistics rollups current (default true; off only to measure what they cost). */
   rollups?: boolean;
-  /** A transaction still unsettled after this long is given up as unavailable (default 30 s). */
+  /** A transaction still unsettled after this long is given up as unavailable (default STUCK_TRANSACTION_MS). */
   transactionTimeoutMs?: number;
   /** How many times a batch is retried after a deadlock or serialization failure. */
   txRetries?: number;
@@ -51,8 +54,6 @@ export class Writer {
   private starting = false;
   private closed = false;
   private idleWaiters: (() => void)[] = [];
-  /** Connections being discarded after a stuck transaction (one discard at a time). */
-  private discarding: Promise<void> | null = null;
   private readonly clock: () => Date;
   private readonly concurrency: number;
 
@@ -209,13 +210,13 @@ export class Writer {
    * meantime, SMSC's retry of those requests is a duplicate and changes nothing.
    */
   private bounded<T>(work: Promise<T>): Promise<T> {
-    const ms = this.options.transactionTimeoutMs ?? 30_000;
+    const ms = this.options.transactionTimeoutMs ?? STUCK_TRANSACTION_MS;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
         const err = Object.assign(new Error(`transaction did not settle within ${ms} ms; connections discarded`), { code: "CONNECT_TIMEOUT" });
         this.options.onError?.(err, "stuck transaction");
-        this.discarding ??= this.db.discardConnections().catch((e: unknown) => this.options.onError?.(e, "discarding connections")).finally(() => (this.discarding = null));
+        this.db.discardConnections().catch((e: unknown) => this.options.onError?.(e, "discarding connections"));
         reject(err);
       }, ms);
     });
