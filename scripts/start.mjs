@@ -2,9 +2,7 @@
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
-
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+import { distIsStale, entry, root } from "./dist.mjs";
 
 // `npm start` runs this through `sh -c`, and Debian's sh (dash) does not pass on a SIGTERM sent to npm: npm and the
 // shell exit, and the service would run on, orphaned, holding its port and the embedded database's lock. So under
@@ -20,19 +18,7 @@ if (process.env.npm_lifecycle_event === "start") {
   }, 500);
   orphaned.unref();
 }
-const entry = path.join(root, "dist", "main.js");
-
-function newestMtime(dir) {
-  let newest = 0;
-  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
-    const p = path.join(dir, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestMtime(p) : fs.statSync(p).mtimeMs);
-  }
-  return newest;
-}
-
-const stale = !fs.existsSync(entry) || newestMtime(path.join(root, "src")) > fs.statSync(entry).mtimeMs;
-if (stale) {
+if (distIsStale()) {
   process.stderr.write("smsc-hub: building dist/ ...\n");
   const tsc = path.join(root, "node_modules", "typescript", "bin", "tsc");
   execFileSync(process.execPath, [tsc, "-p", path.join(root, "tsconfig.build.json")], { stdio: "inherit" });

@@ -1,20 +1,11 @@
 // `npm start`, as the README's quick start runs it: npm runs the service through `sh -c`, and Debian's sh does not
 // pass on a SIGTERM sent to npm. Stopping npm must still stop the service (scripts/start.mjs), or it runs on,
 // orphaned, holding its port and the embedded database's lock.
-import fs from "node:fs";
 import net from "node:net";
-import path from "node:path";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import { createServerStore, ENTRY, killGroup, ROOT, startServerProcess, type ServerProcess, type ServerStore } from "../helpers/server-process.js";
-
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
-    const p = path.join(dir, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestMtime(p) : fs.statSync(p).mtimeMs);
-  }
-  return newest;
-}
+import { distIsStale } from "../../scripts/dist.mjs";
+import { until } from "../faults/support/process.js";
+import { createServerStore, killGroup, startServerProcess, type ServerProcess, type ServerStore } from "../helpers/server-process.js";
 
 /** True when nothing accepts connections on the port any more. */
 function refused(port: number): Promise<boolean> {
@@ -33,7 +24,7 @@ describe("npm start", () => {
   let server: ServerProcess | undefined;
   beforeAll(() => {
     // npm start would rebuild a stale dist/ under the other end-to-end tests' feet: npm test builds first.
-    if (newestMtime(path.join(ROOT, "src")) > fs.statSync(ENTRY).mtimeMs) throw new Error("dist/ is older than src/: run `npm run build` first");
+    if (distIsStale()) throw new Error("dist/ is older than src/: run `npm run build` first");
   });
   afterEach(async () => {
     if (server) killGroup(server.proc); // npm, its shell and the service, whatever this test left running
@@ -47,12 +38,11 @@ describe("npm start", () => {
 
     server.proc.kill("SIGTERM"); // npm, not the service
     await server.exited;
-    const deadline = Date.now() + 20_000;
-    while (!(await refused(server.port)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
-    expect(await refused(server.port)).toBe(true);
+    const { port, output } = server;
+    await until(() => refused(port), 20_000, "the service's port freed", 200);
+    expect(await refused(port)).toBe(true);
     // The service's own shutdown ran (its output still reaches this pipe): drained, then stopped.
-    const stopped = Date.now() + 5_000;
-    while (!server.output().includes('"msg":"stopped"') && Date.now() < stopped) await new Promise((r) => setTimeout(r, 100));
+    await until(() => output().includes('"msg":"stopped"'), 5_000, "the service's stopped line", 100);
     expect(server.output()).toContain('"msg":"shutting down"');
     expect(server.output()).toContain('"msg":"stopped"');
   });

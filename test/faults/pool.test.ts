@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { transactionPoolFor } from "../../src/db/client.js";
 import { createServerTestDatabase, type TestDatabase } from "../helpers/db.js";
+import { until } from "./support/process.js";
 
 describe("the connection pool", () => {
   let t: TestDatabase;
@@ -44,7 +45,7 @@ describe("the connection pool", () => {
     );
     try {
       // With one pool for both, the third transaction would wait for a connection for ever: give up after 10 s.
-      for (const until = Date.now() + 10_000; opened.length < 3 && Date.now() < until; ) await new Promise((r) => setTimeout(r, 10));
+      await until(() => opened.length === 3, 10_000, "three transactions open at once", 10);
       expect(opened, "three transactions open at once").toHaveLength(3);
       // Three transactions are open on three connections of their own; a statement outside them still runs.
       const answer = await Promise.race([

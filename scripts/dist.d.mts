@@ -1,0 +1,3 @@
+export declare const root: string;
+export declare const entry: string;
+export declare function distIsStale(): boolean;
